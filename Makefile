@@ -1,0 +1,65 @@
+# Two commands for newcomers: `make demo` and `make test`. Everything else is for maintainers.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+EXTRAS ?= app,training,infra,dev
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export MLSYS_HOME ?= $(CURDIR)/.mlsys
+
+.PHONY: help install lock lint format typecheck test test-fast demo train serve clean
+
+help:
+	@echo "make demo       train, promote and serve the model on http://$(HOST):$(PORT)"
+	@echo "make test       lint, type-check and run the whole test suite"
+	@echo "make lint       ruff (lint + format check) and mypy"
+	@echo "make lock       refresh requirements.lock from the current environment"
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app training infra
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
+test: lint
+	$(BIN)/pytest
+
+train: install
+	$(BIN)/python -m training run
+
+serve: install
+	$(BIN)/python -m training example-request --out $(MLSYS_HOME)/example-request.json
+	@echo
+	@echo "Prediction API: http://$(HOST):$(PORT)   (docs at http://$(HOST):$(PORT)/docs)"
+	@echo "Try it from another terminal:"
+	@echo "  curl -s -X POST http://$(HOST):$(PORT)/v1/predict \\"
+	@echo "       -H 'Content-Type: application/json' -d @$(MLSYS_HOME)/example-request.json"
+	@echo "Next: docs/local-lifecycle.md, the MLflow UI with"
+	@echo "  $(BIN)/mlflow ui --backend-store-uri sqlite:///$(MLSYS_HOME)/mlflow.db"
+	@echo "Stop with Ctrl-C."
+	@echo
+	MLSYS_API_HOST=$(HOST) MLSYS_API_PORT=$(PORT) $(BIN)/python -m app
+
+demo: train serve
+
+clean:
+	rm -rf $(VENV) .mlsys build .pytest_cache .mypy_cache .ruff_cache
