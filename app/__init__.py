@@ -1,0 +1,1 @@
+"""Prediction API: serves the registry's champion model over HTTP."""
