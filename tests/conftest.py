@@ -1,0 +1,60 @@
+"""Shared fixtures: isolated MLflow homes and one trained registry per test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from training.config import PipelineConfig, load_config
+from training.pipeline import RunResult, run_all
+from training.workspace import Workspace
+
+_MLFLOW_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLSYS_ARTIFACT_ROOT")
+
+
+@pytest.fixture
+def mlsys_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh embedded MLflow store; no MLflow variable leaks in from the caller."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("MLSYS_HOME", str(home))
+    for name in _MLFLOW_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def config() -> PipelineConfig:
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def _trained_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunResult]:
+    home = tmp_path_factory.mktemp("trained") / "home"
+    saved = {name: os.environ.pop(name, None) for name in (*_MLFLOW_VARS, "MLSYS_HOME")}
+    os.environ["MLSYS_HOME"] = str(home)
+    try:
+        result = run_all(load_config(), Workspace(home / "work"))
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+    return home, result
+
+
+@pytest.fixture
+def trained_home(
+    _trained_home: tuple[Path, RunResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A private copy of a store whose champion is v1, trained once per session."""
+    source, _ = _trained_home
+    home = tmp_path / "trained"
+    shutil.copytree(source, home)
+    # The copied SQLite rows still point at the original artifact folder; keep it readable.
+    monkeypatch.setenv("MLSYS_HOME", str(home))
+    for name in _MLFLOW_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return home

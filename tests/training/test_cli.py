@@ -1,0 +1,66 @@
+"""The CLI as a data scientist or an Airflow pod uses it: one subcommand per step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from training.cli import cli, parse_overrides
+from training.config import ConfigError
+
+runner = CliRunner()
+
+
+def _invoke(*args: str):
+    return runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.mark.slow
+def test_steps_one_by_one_reach_a_champion(mlsys_home: Path, tmp_path: Path):
+    workdir = ["--workdir", str(tmp_path / "ws")]
+    ingested = _invoke("ingest", *workdir)
+    assert ingested.exit_code == 0, ingested.output
+    assert json.loads(ingested.stdout)["rows"] == 569
+    assert "no violations" in _invoke("validate", *workdir).output
+    assert json.loads(_invoke("train", *workdir).stdout)["run_id"]
+    assert json.loads(_invoke("evaluate", *workdir).stdout)["roc_auc"] > 0.97
+    assert "registered breast-cancer-classifier v1" in _invoke("register", *workdir).output
+    promoted = _invoke("promote", *workdir)
+    assert "PROMOTED to @champion" in promoted.output
+    out = tmp_path / "req.json"
+    assert _invoke("example-request", "--out", str(out)).exit_code == 0
+    body = json.loads(out.read_text())
+    assert len(body["rows"]) == 1 and len(body["rows"][0]) == 30
+
+
+def test_a_step_out_of_order_says_what_to_run(mlsys_home: Path, tmp_path: Path):
+    result = runner.invoke(cli, ["train", "--workdir", str(tmp_path / "empty")])
+    assert result.exit_code == 1
+    assert "step 'ingest' has not run" in result.output
+
+
+def test_invalid_dataset_exits_non_zero_with_every_violation(mlsys_home: Path, tmp_path: Path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("mean_radius,target\nabc,0\n1.0,9\n")
+    result = runner.invoke(
+        cli, ["run", "--workdir", str(tmp_path / "ws"), "--set", f"dataset.uri={bad}"]
+    )
+    assert result.exit_code == 1
+    for expected in ("missing column(s)", "row_count", "not float", "label_set"):
+        assert expected in result.output
+    assert not (mlsys_home / "mlflow.db").exists()
+
+
+def test_bad_config_exits_2_naming_the_key(mlsys_home: Path):
+    result = runner.invoke(cli, ["run", "--set", "split.test_size=2"])
+    assert result.exit_code == 2
+    assert "split.test_size" in result.output
+
+
+def test_parse_overrides():
+    assert parse_overrides(["a.b=1", "a.c=x", "d=[1, 2]"]) == {"a": {"b": 1, "c": "x"}, "d": [1, 2]}
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_overrides(["novalue"])

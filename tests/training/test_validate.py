@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.config import PipelineConfig
+from training.ingest import ingest
+from training.validate import DatasetValidationError, require_valid, validate
+
+
+@pytest.fixture
+def frame(tmp_path, config: PipelineConfig) -> pd.DataFrame:
+    return ingest(config.dataset.uri, config.dataset.label, tmp_path / "d.csv").frame
+
+
+def test_the_default_dataset_is_valid(frame, config):
+    report = validate(frame, config.dataset)
+    assert report.ok, report.render()
+    assert report.rows == 569
+
+
+def test_every_violation_is_reported_at_once(frame, config):
+    bad = frame.copy()
+    bad = bad.drop(columns=["mean_area"])
+    bad["surprise"] = 1
+    bad["mean_radius"] = bad["mean_radius"].astype(object)
+    bad.loc[3, "mean_radius"] = "twelve"
+    bad.loc[[5, 6], "mean_texture"] = np.nan
+    bad.loc[7, "worst_area"] = -1.0
+    bad.loc[8, "worst_area"] = 1e9
+    bad.loc[9, "mean_smoothness"] = np.inf
+    bad.loc[10, "target"] = 7
+    report = validate(bad, config.dataset)
+    found = {(v.check, v.column) for v in report.violations}
+    assert found == {
+        ("schema", None),  # missing mean_area
+        ("type", "mean_radius"),
+        ("missing_values", "mean_texture"),
+        ("range", "worst_area"),
+        ("type", "mean_smoothness"),
+        ("label_set", "target"),
+    }
+    messages = report.render()
+    assert "missing column(s): ['mean_area']" in messages
+    assert "unexpected column(s): ['surprise']" in messages
+    assert "value(s) < 0.0" in messages and "value(s) > " in messages
+    worst_area = [v for v in report.violations if v.column == "worst_area"]
+    assert sorted(v.example_rows[0] for v in worst_area) == [7, 8]
+    assert len([v for v in report.violations if v.check == "schema"]) == 2
+
+
+def test_size_and_balance(frame, config):
+    small = frame[frame["target"] == 1].head(150)
+    with pytest.raises(DatasetValidationError) as caught:
+        require_valid(small, config.dataset)
+    checks = {v.check for v in caught.value.report.violations}
+    assert checks == {"row_count", "label_balance"}
+    assert "class 0 is 0.0% of rows" in str(caught.value)
+
+
+def test_integer_columns_refuse_fractions(frame, config):
+    spec = config.dataset.model_copy(
+        update={
+            "columns": [
+                c.model_copy(update={"dtype": "int"}) if c.name == "mean_area" else c
+                for c in config.dataset.columns
+            ]
+        }
+    )
+    frame = frame.copy()
+    frame["mean_area"] = frame["mean_area"].round()
+    frame.loc[2, "mean_area"] = 500.5
+    report = validate(frame, spec)
+    assert [(v.check, v.column, v.example_rows) for v in report.violations] == [
+        ("type", "mean_area", [2])
+    ]

@@ -1,0 +1,1 @@
+"""Training pipeline: ingest -> validate -> train -> evaluate -> register -> promote."""

@@ -1,0 +1,156 @@
+"""Command line: one subcommand per step and ``run`` for the whole pipeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from app.artifact import ArtifactError
+from app.registry import RegistryError
+from training import pipeline
+from training.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
+from training.ingest import IngestError
+from training.tracking import TrackingSettings
+from training.validate import DatasetValidationError
+from training.workspace import StepOrderError, Workspace
+
+cli = typer.Typer(help="Train, evaluate, register and promote the model.", no_args_is_help=True)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Pipeline config YAML.")]
+WorkdirOption = Annotated[
+    Path | None, typer.Option(help="Folder where steps hand over outputs [$MLSYS_HOME/work].")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config key, e.g. --set model.params.C=0.5"),
+]
+
+_EXPECTED_FAILURES = (
+    ConfigError,
+    IngestError,
+    DatasetValidationError,
+    StepOrderError,
+    ArtifactError,
+    RegistryError,
+)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``a.b=value`` pairs into a nested dict; values are parsed as YAML scalars."""
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        node = result
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(raw)
+    return result
+
+
+def _run(
+    step: Callable[[PipelineConfig, Workspace], Any],
+    config: Path,
+    workdir: Path | None,
+    overrides: list[str] | None,
+) -> Any:
+    try:
+        loaded = load_config(config, parse_overrides(overrides or []))
+        ws = Workspace(workdir or TrackingSettings().home / "work")
+        return step(loaded, ws)
+    except _EXPECTED_FAILURES as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2 if isinstance(exc, ConfigError) else 1) from None
+
+
+@cli.command()
+def ingest(
+    config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
+) -> None:
+    """Fetch the dataset and record its SHA-256 and row count."""
+    typer.echo(json.dumps(_run(pipeline.step_ingest, config, workdir, set_)))
+
+
+@cli.command()
+def validate(
+    config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
+) -> None:
+    """Check the ingested dataset against its contract."""
+    typer.echo(_run(pipeline.step_validate, config, workdir, set_).render())
+
+
+@cli.command()
+def train(
+    config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
+) -> None:
+    """Fit the model on the training split and open an MLflow run."""
+    typer.echo(json.dumps(_run(pipeline.step_train, config, workdir, set_)))
+
+
+@cli.command()
+def evaluate(
+    config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
+) -> None:
+    """Score the model on the holdout and log metrics and the plot."""
+    typer.echo(json.dumps(_run(pipeline.step_evaluate, config, workdir, set_), indent=2))
+
+
+@cli.command()
+def register(
+    config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
+) -> None:
+    """Log the model in skops format and register a new version."""
+    registered = _run(pipeline.step_register, config, workdir, set_)
+    typer.echo(
+        f"registered {registered.name} v{registered.version} "
+        f"(sha256 {registered.artifact_sha256[:12]})"
+    )
+
+
+@cli.command()
+def promote(
+    config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
+) -> None:
+    """Make the new version @champion if it passes the gates and does not regress."""
+    typer.echo(_run(pipeline.step_promote, config, workdir, set_).render())
+
+
+@cli.command()
+def run(
+    config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
+) -> None:
+    """Run all six steps in order."""
+    result = _run(pipeline.run_all, config, workdir, set_)
+    typer.echo(f"registered {result.registered.name} v{result.registered.version}")
+    typer.echo(result.decision.render())
+
+
+@cli.command("example-request")
+def example_request(
+    out: Annotated[Path, typer.Option(help="Where to write the JSON body.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    alias: Annotated[
+        str, typer.Option(help="Registry alias to take the example from.")
+    ] = "champion",
+) -> None:
+    """Write a /v1/predict body built from the served model's stored input example."""
+    try:
+        loaded = load_config(config)
+        body = pipeline.example_request(loaded, alias)
+    except _EXPECTED_FAILURES as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(body, indent=2))
+    typer.echo(f"wrote an example request for {loaded.model_name}@{alias} to {out}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,116 @@
+"""Promote: move @champion only for a candidate that passes the gates and does not regress."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow import MlflowClient
+
+from app.registry import fetch_model, resolve_alias
+from training.config import DatasetSpec, PromotionSpec
+from training.evaluate import score
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+DECISION_TAG = "promotion_decision"
+REASON_TAG = "promotion_reason"
+
+
+@dataclass(frozen=True)
+class Decision:
+    promoted: bool
+    candidate_version: str
+    champion_version: str | None
+    candidate_metrics: dict[str, float]
+    champion_metrics: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        verdict = "PROMOTED to @champion" if self.promoted else "REJECTED (kept as @challenger)"
+        champion = f"v{self.champion_version}" if self.champion_version else "none"
+        lines = [
+            f"candidate v{self.candidate_version} vs champion {champion}: {verdict}",
+            f"  {'metric':<10} {'candidate':>10} {'champion':>10}",
+        ]
+        for name, value in sorted(self.candidate_metrics.items()):
+            other = self.champion_metrics.get(name)
+            shown = "-" if other is None else f"{other:.4f}"
+            lines.append(f"  {name:<10} {value:>10.4f} {shown:>10}")
+        lines += [f"  reason: {reason}" for reason in self.reasons]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def gate_failures(candidate: dict[str, float], spec: PromotionSpec) -> list[str]:
+    """Absolute thresholds the candidate misses."""
+    return [
+        f"{name} {candidate[name]:.4f} is below the threshold {minimum:.4f}"
+        for name, minimum in sorted(spec.thresholds.items())
+        if candidate[name] < minimum
+    ]
+
+
+def regressions(
+    candidate: dict[str, float], champion: dict[str, float], spec: PromotionSpec
+) -> list[str]:
+    """Metrics on which the candidate is worse than the champion by more than the tolerance."""
+    return [
+        f"{name} {candidate[name]:.4f} regresses against champion {champion[name]:.4f} "
+        f"(tolerance {spec.tolerance})"
+        for name in spec.compare_metrics
+        if candidate[name] < champion[name] - spec.tolerance
+    ]
+
+
+def promote(
+    *,
+    model_name: str,
+    candidate_version: str,
+    candidate_metrics: dict[str, float],
+    holdout: pd.DataFrame,
+    dataset: DatasetSpec,
+    spec: PromotionSpec,
+) -> Decision:
+    """Decide and move the aliases; the champion is re-scored on the candidate's holdout."""
+    client = MlflowClient()
+    reasons = gate_failures(candidate_metrics, spec)
+    champion = resolve_alias(client, model_name, CHAMPION)
+    if champion is not None and champion.version == candidate_version:
+        champion = None
+    champion_metrics: dict[str, float] = {}
+    if champion is not None:
+        with tempfile.TemporaryDirectory(prefix="mlsys-champion-") as tmp:
+            champion_model, _ = fetch_model(champion, Path(tmp))
+        champion_metrics = score(champion_model, holdout, dataset)
+        reasons += regressions(candidate_metrics, champion_metrics, spec)
+    promoted = not reasons
+    if promoted:
+        if champion is not None:
+            client.set_registered_model_alias(model_name, PREVIOUS, champion.version)
+        client.set_registered_model_alias(model_name, CHAMPION, candidate_version)
+        challenger = resolve_alias(client, model_name, CHALLENGER)
+        if challenger is not None and challenger.version == candidate_version:
+            client.delete_registered_model_alias(model_name, CHALLENGER)
+        reason_text = "passed every threshold" + (
+            " and did not regress against the champion" if champion else " (no champion yet)"
+        )
+    else:
+        client.set_registered_model_alias(model_name, CHALLENGER, candidate_version)
+        reason_text = "; ".join(reasons)
+    client.set_model_version_tag(
+        model_name, candidate_version, DECISION_TAG, "promoted" if promoted else "rejected"
+    )
+    client.set_model_version_tag(model_name, candidate_version, REASON_TAG, reason_text[:5000])
+    return Decision(
+        promoted=promoted,
+        candidate_version=candidate_version,
+        champion_version=champion.version if champion else None,
+        candidate_metrics=candidate_metrics,
+        champion_metrics=champion_metrics,
+        reasons=reasons if reasons else [reason_text],
+    )

@@ -1,0 +1,80 @@
+"""Train: split the data and fit a scikit-learn Pipeline with seeded hyper-parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassifierMixin
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from training.config import ConfigError, DatasetSpec, ModelSpec, SplitSpec
+
+_ESTIMATORS: dict[str, type[ClassifierMixin]] = {
+    "logistic_regression": LogisticRegression,
+    "random_forest": RandomForestClassifier,
+    "hist_gradient_boosting": HistGradientBoostingClassifier,
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+
+
+def split_dataset(frame: pd.DataFrame, dataset: DatasetSpec, spec: SplitSpec) -> Split:
+    """Stratified, seeded split so every run of the same data sees the same holdout."""
+    train, holdout = train_test_split(
+        frame, test_size=spec.test_size, random_state=spec.seed, stratify=frame[dataset.label]
+    )
+    return Split(train=train.reset_index(drop=True), holdout=holdout.reset_index(drop=True))
+
+
+def build_pipeline(spec: ModelSpec, seed: int) -> Pipeline:
+    estimator_cls = _ESTIMATORS[spec.kind]
+    params: dict[str, Any] = dict(spec.params)
+    known = estimator_cls().get_params()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"model.params has key(s) {unknown} that {spec.kind} does not accept; "
+            f"allowed: {sorted(known)}"
+        )
+    if "random_state" in known:
+        params.setdefault("random_state", seed)
+    return Pipeline([("scale", StandardScaler()), ("model", estimator_cls(**params))])
+
+
+def features(frame: pd.DataFrame, dataset: DatasetSpec) -> np.ndarray:
+    """The feature matrix in contract order, as float64 (the API builds the same array)."""
+    matrix: np.ndarray = frame[dataset.feature_names].to_numpy(dtype=np.float64)
+    return matrix
+
+
+def labels(frame: pd.DataFrame, dataset: DatasetSpec) -> np.ndarray:
+    target: np.ndarray = frame[dataset.label].to_numpy(dtype=np.int64)
+    return target
+
+
+def train(frame: pd.DataFrame, dataset: DatasetSpec, spec: ModelSpec, seed: int) -> Pipeline:
+    """Fit on plain arrays so serving needs no pandas and no column-name bookkeeping."""
+    pipeline = build_pipeline(spec, seed)
+    try:
+        pipeline.fit(features(frame, dataset), labels(frame, dataset))
+    except InvalidParameterError as exc:
+        raise ConfigError(f"model.params: {exc}") from exc
+    return pipeline
+
+
+def hyper_parameters(spec: ModelSpec, seed: int) -> dict[str, Any]:
+    """What gets logged to MLflow: the model kind plus every parameter actually used."""
+    params = build_pipeline(spec, seed).named_steps["model"].get_params()
+    return {"model_kind": spec.kind, **{f"model.{k}": v for k, v in sorted(params.items())}}

@@ -1,0 +1,51 @@
+"""The folder where steps hand their outputs to the next step (locally or in one pod each)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class StepOrderError(RuntimeError):
+    """A step ran before the step whose output it needs."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def dataset(self) -> Path:
+        return self.root / "dataset.csv"
+
+    @property
+    def holdout(self) -> Path:
+        return self.root / "holdout.csv"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model.skops"
+
+    @property
+    def confusion_matrix(self) -> Path:
+        return self.root / "confusion_matrix.png"
+
+    def write(self, step: str, data: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / f"{step}.json").write_text(json.dumps(data, indent=2, sort_keys=True))
+
+    def read(self, step: str) -> dict[str, Any]:
+        path = self.root / f"{step}.json"
+        if not path.is_file():
+            raise StepOrderError(f"step '{step}' has not run in {self.root}; run it first")
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
+
+    def clear(self) -> None:
+        """Forget earlier outputs so a new run cannot pick up stale results."""
+        if self.root.is_dir():
+            for path in self.root.iterdir():
+                if path.is_file():
+                    path.unlink()
