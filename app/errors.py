@@ -1,0 +1,109 @@
+"""One JSON error shape for every refusal, so clients can parse failures the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.responses import FastJSONResponse
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = None
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+    request_id: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """Raised by handlers; rendered as ``{"error": {...}}`` with ``status``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[ErrorDetail] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+        self.headers = headers
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "rows", 3, "x")`` -> ``rows[3].x``: the path a client can find in its JSON."""
+    out = ""
+    for part in loc:
+        if part == "body" and not out:
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def error_response(request: Request, error: ApiError) -> FastJSONResponse:
+    body = ErrorResponse(
+        error=ErrorBody(
+            code=error.code,
+            message=error.message,
+            details=error.details,
+            request_id=getattr(request.state, "request_id", None),
+        )
+    )
+    return FastJSONResponse(body.model_dump(), status_code=error.status, headers=error.headers)
+
+
+def validation_details(errors: list[Any]) -> list[ErrorDetail]:
+    return [ErrorDetail(field=field_path(e.get("loc", ())), message=e["msg"]) for e in errors]
+
+
+def install(app: FastAPI) -> None:
+    """Route every exception FastAPI knows about through the one error shape."""
+
+    async def on_api_error(request: Request, exc: Exception) -> FastJSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> FastJSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        error = ApiError(
+            422,
+            "invalid_request",
+            "request failed validation",
+            validation_details(list(exc.errors())),
+        )
+        return error_response(request, error)
+
+    async def on_http(request: Request, exc: Exception) -> FastJSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        error = ApiError(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+        return error_response(request, error)
+
+    async def on_unexpected(request: Request, exc: Exception) -> FastJSONResponse:
+        # The traceback goes to the log (see middleware), never to the client.
+        return error_response(request, ApiError(500, "internal_error", "internal server error"))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

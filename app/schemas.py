@@ -1,0 +1,67 @@
+"""Request and response bodies of the prediction API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# strict: booleans and numeric strings ("1", "NaN") are not numbers; NaN and +/-Infinity
+# are refused in every spelling JSON parsers accept.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class PredictRequest(BaseModel):
+    """Rows either as records (``rows``) or as ``columns`` plus ``data``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"rows": [{"mean_radius": 14.1, "mean_texture": 19.3}]},
+                {"columns": ["mean_radius", "mean_texture"], "data": [[14.1, 19.3]]},
+            ]
+        },
+    )
+
+    rows: list[dict[str, Number]] | None = Field(
+        default=None, description="One object per row, keyed by column name."
+    )
+    columns: list[str] | None = Field(default=None, description="Column names for `data`.")
+    data: list[list[Number]] | None = Field(
+        default=None, description="Rows as arrays, in the order of `columns`."
+    )
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> PredictRequest:
+        records = self.rows is not None
+        split = self.columns is not None or self.data is not None
+        if records == split:
+            raise ValueError("send either 'rows' or 'columns' with 'data'")
+        if split and (self.columns is None or self.data is None):
+            raise ValueError("'columns' and 'data' must be sent together")
+        return self
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) if self.rows is not None else len(self.data or [])
+
+
+class PredictResponse(BaseModel):
+    model_name: str
+    model_version: str
+    request_id: str | None = None
+    predictions: list[Any] = Field(description="One predicted label per row.")
+    probabilities: list[dict[str, float]] | None = Field(
+        default=None, description="Per row, the probability of each class."
+    )
+
+
+class HealthResponse(BaseModel):
+    status: str
+
+
+class ReadyResponse(BaseModel):
+    status: str
+    model_name: str
+    model_version: str
