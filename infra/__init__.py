@@ -1,0 +1,1 @@
+"""The Pulumi program that provisions one environment of the ML system on AWS."""

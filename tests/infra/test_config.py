@@ -1,0 +1,108 @@
+"""Stack configuration: every stack parses, and every bad value is refused by key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.config import KEYS, ConfigError, StackConfig, parse, read_pulumi_config
+from infra.stack_file import STACKS, project_config_declarations, read_stack_file
+
+
+def _decoded(stack: str) -> tuple[dict[str, Any], str]:
+    raw = read_stack_file(stack)
+    region = raw.pop("aws:region")
+    values: dict[str, Any] = {}
+    for key, text in raw.items():
+        name = key.removeprefix("mlsys:")
+        kind = KEYS[name][0]
+        values[name] = {
+            "boolean": lambda t: t == "true",
+            "integer": int,
+            "array": json.loads,
+            "string": str,
+        }[kind](text)
+    return values, region
+
+
+def _parse(stack: str = "prod", **changes: Any) -> StackConfig:
+    values, region = _decoded(stack)
+    values.update(changes)
+    return parse({k: v for k, v in values.items() if v is not None}, region)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_file_is_valid_through_pulumi_config(stack: str):
+    pulumi.runtime.set_all_config(read_stack_file(stack))
+    try:
+        config = read_pulumi_config()
+    finally:
+        pulumi.runtime.set_all_config({})
+    assert config.environment == stack
+    assert config.tags["environment"] == stack
+
+
+def test_stacks_differ_where_they_should():
+    dev, prod = _parse("dev"), _parse("prod")
+    assert (dev.nat_mode, prod.nat_mode) == ("single", "per-az")
+    assert (dev.db_multi_az, prod.db_multi_az) == (False, True)
+    assert prod.db_backup_retention_days >= 14 > dev.db_backup_retention_days
+    assert prod.workload_nodes.max_size > dev.workload_nodes.max_size
+    assert prod.dr_region and not dev.dr_region
+
+
+def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads():
+    declared = project_config_declarations()
+    assert set(declared) == set(KEYS)
+    for name, (kind, _) in KEYS.items():
+        assert declared[name]["type"] == kind, name
+        assert len(declared[name]["description"]) > 20, name
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"dbMultiAz": False}, "mlsys:dbMultiAz must be true in prod"),
+        ({"dbDeletionProtection": False}, "mlsys:dbDeletionProtection must be true in prod"),
+        ({"dbBackupRetentionDays": 7}, "mlsys:dbBackupRetentionDays must be >= 14 in prod"),
+        ({"natMode": "single"}, "mlsys:natMode must be 'per-az' in prod"),
+        ({"drRegion": None}, "mlsys:drRegion must be set in prod"),
+        ({"drRegion": "eu-west-1"}, "mlsys:drRegion must be a different AWS region"),
+        ({"vpcCidr": "10.0.0.0/8"}, "mlsys:vpcCidr is '10.0.0.0/8'"),
+        ({"vpcCidr": "8.8.0.0/16"}, "private IPv4 block"),
+        ({"vpcCidr": "10.0.0.1/16"}, "expected a CIDR block"),
+        ({"dbInstanceClass": "db.huge.enormous"}, "mlsys:dbInstanceClass"),
+        ({"clusterVersion": "1.20"}, "mlsys:clusterVersion is '1.20'; allowed values"),
+        ({"environment": "qa"}, "mlsys:environment is 'qa'; allowed values: dev, staging, prod"),
+        ({"appImage": "repo/app:latest"}, "mlsys:appImage .* pinned by digest"),
+        ({"systemNodeDesired": 9}, "mlsys:systemNodeDesired must lie between"),
+        ({"workloadNodeInstanceTypes": []}, "mlsys:workloadNodeInstanceTypes"),
+        ({"adminRoleArn": "admin"}, "mlsys:adminRoleArn"),
+        ({"owner": None}, "mlsys:owner is required"),
+        ({"dbAllocatedStorageGb": True}, "mlsys:dbAllocatedStorageGb"),
+        ({"surprise": 1}, "unknown config key.*mlsys:surprise"),
+    ],
+)
+def test_bad_values_fail_naming_the_key(changes: dict[str, Any], message: str):
+    with pytest.raises(ConfigError, match=message):
+        _parse("prod", **changes)
+
+
+def test_dev_may_use_a_tag_but_staging_may_not():
+    assert _parse("dev", appImage="repo/app:dev").app_image == "repo/app:dev"
+    with pytest.raises(ConfigError, match="mlsys:trainingImage"):
+        _parse("staging", trainingImage="repo/training:dev")
+
+
+def test_wrong_type_in_pulumi_config_names_the_key():
+    raw = read_stack_file("dev")
+    raw["mlsys:systemNodeMin"] = "three"
+    pulumi.runtime.set_all_config(raw)
+    try:
+        with pytest.raises(ConfigError, match="mlsys:systemNodeMin has the wrong type"):
+            read_pulumi_config()
+    finally:
+        pulumi.runtime.set_all_config({})
