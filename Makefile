@@ -8,12 +8,13 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export MLSYS_HOME ?= $(CURDIR)/.mlsys
 
-.PHONY: help install lock lint format typecheck test test-fast demo train serve clean
+.PHONY: help install lock lint format typecheck test test-fast demo train serve bench clean
 
 help:
 	@echo "make demo       train, promote and serve the model on http://$(HOST):$(PORT)"
 	@echo "make test       lint, type-check and run the whole test suite"
 	@echo "make lint       ruff (lint + format check) and mypy"
+	@echo "make bench      this API against mlflow models serve; writes docs/benchmarks.md"
 	@echo "make lock       refresh requirements.lock from the current environment"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -32,6 +33,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app training infra
+	$(BIN)/hadolint app/Dockerfile
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -43,21 +45,29 @@ test-fast: install
 test: lint
 	$(BIN)/pytest
 
+bench: install
+	$(BIN)/python -m tests.benchmarks.api_vs_mlflow
+
 train: install
 	$(BIN)/python -m training run
 
 serve: install
 	$(BIN)/python -m training example-request --out $(MLSYS_HOME)/example-request.json
+	@# A local demo key: only its hash goes into the key file; the key itself stays in a 0600 file.
+	@test -s $(MLSYS_HOME)/demo-key || $(BIN)/python -m app.keys create --id demo \
+	    --scopes predict,admin --append $(MLSYS_HOME)/api-keys --key-out $(MLSYS_HOME)/demo-key
 	@echo
 	@echo "Prediction API: http://$(HOST):$(PORT)   (docs at http://$(HOST):$(PORT)/docs)"
 	@echo "Try it from another terminal:"
 	@echo "  curl -s -X POST http://$(HOST):$(PORT)/v1/predict \\"
+	@echo "       -H \"Authorization: Bearer \$$(cat $(MLSYS_HOME)/demo-key)\" \\"
 	@echo "       -H 'Content-Type: application/json' -d @$(MLSYS_HOME)/example-request.json"
 	@echo "Next: docs/local-lifecycle.md, the MLflow UI with"
 	@echo "  $(BIN)/mlflow ui --backend-store-uri sqlite:///$(MLSYS_HOME)/mlflow.db"
 	@echo "Stop with Ctrl-C."
 	@echo
-	MLSYS_API_HOST=$(HOST) MLSYS_API_PORT=$(PORT) $(BIN)/python -m app
+	MLSYS_API_HOST=$(HOST) MLSYS_API_PORT=$(PORT) MLSYS_API_API_KEYS_FILE=$(MLSYS_HOME)/api-keys \
+	    $(BIN)/python -m app
 
 demo: train serve
 

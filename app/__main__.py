@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-import uvicorn
+import sys
 
+import uvicorn
+from pydantic import ValidationError
+
+from app.auth import KeyFileError
 from app.logging_setup import configure_logging
 from app.main import create_app
 from app.settings import ApiSettings
 
 
 def main() -> None:
-    settings = ApiSettings()
-    configure_logging(settings.log_level)
+    try:
+        settings = ApiSettings()
+        configure_logging(settings.log_level)
+        app = create_app(settings)
+    except (ValidationError, KeyFileError) as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        http="httptools",
+        loop="uvloop",
     )
 
 

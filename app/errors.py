@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.responses import FastJSONResponse
+
+log = logging.getLogger("mlsys.api")
 
 
 class ErrorDetail(BaseModel):
@@ -52,6 +55,10 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     out = ""
     for part in loc:
         if part == "body" and not out:
+            continue
+        # Union members show up in the location as their type ("list[float]"); clients
+        # care about where in their JSON the problem is, not which member was tried.
+        if isinstance(part, str) and part.endswith("]") and "[" in part:
             continue
         if isinstance(part, int):
             out += f"[{part}]"
@@ -100,7 +107,12 @@ def install(app: FastAPI) -> None:
         return error_response(request, error)
 
     async def on_unexpected(request: Request, exc: Exception) -> FastJSONResponse:
-        # The traceback goes to the log (see middleware), never to the client.
+        # The traceback goes to the log with the request id, never to the client.
+        log.error(
+            "unhandled error",
+            exc_info=exc,
+            extra={"request_id": getattr(request.state, "request_id", None)},
+        )
         return error_response(request, ApiError(500, "internal_error", "internal server error"))
 
     app.add_exception_handler(ApiError, on_api_error)

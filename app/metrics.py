@@ -2,59 +2,155 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from app.drift import DriftWindow
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 ROW_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
+SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+class ScoreHistogram(Collector):
+    """A histogram that takes a whole batch of scores in one vectorised call."""
+
+    def __init__(self, name: str, documentation: str, buckets: tuple[float, ...]) -> None:
+        self.name, self.documentation = name, documentation
+        self._buckets = np.asarray(buckets, dtype=np.float64)
+        self._counts = np.zeros(len(buckets) + 1, dtype=np.int64)
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe_many(self, values: np.ndarray) -> None:
+        index = np.searchsorted(self._buckets, values, side="left")
+        counts = np.bincount(index, minlength=len(self._counts))
+        with self._lock:
+            self._counts += counts
+            self._sum += float(values.sum())
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            cumulative = np.cumsum(self._counts).tolist()
+            total = self._sum
+        bounds = [*(f"{b:g}" for b in self._buckets), "+Inf"]
+        yield HistogramMetricFamily(
+            self.name,
+            self.documentation,
+            buckets=list(zip(bounds, cumulative, strict=True)),
+            sum_value=total,
+        )
+
+
+class DriftCollector(Collector):
+    """Population stability index per feature over the current model's recent inputs."""
+
+    def __init__(self, window: Callable[[], DriftWindow | None]) -> None:
+        self._window = window
+
+    def collect(self) -> Iterator[Metric]:
+        psi = GaugeMetricFamily(
+            "mlsys_feature_drift_psi",
+            "Population stability index of recent inputs against training data, per feature.",
+            labels=["feature"],
+        )
+        rows = GaugeMetricFamily("mlsys_drift_window_rows", "Rows in the drift window.")
+        window = self._window()
+        if window is not None:
+            for feature, value in window.scores().items():
+                psi.add_metric([feature], value)
+            rows.add_metric([], window.filled)
+        yield psi
+        yield rows
 
 
 class ApiMetrics:
-    """Label values are bounded: route templates, status codes, model versions, class labels."""
+    """Label values are bounded: route templates, status codes, versions, classes, key ids."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        r = self.registry = CollectorRegistry()
         self.requests = Counter(
             "mlsys_http_requests_total",
             "HTTP requests by route, method and status.",
             ["route", "method", "status"],
-            registry=self.registry,
+            registry=r,
         )
         self.latency = Histogram(
             "mlsys_http_request_duration_seconds",
             "Time to answer a request, by route.",
             ["route", "method"],
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=r,
         )
         self.predictions = Counter(
             "mlsys_predictions_total",
-            "Predicted rows by model version and label.",
+            "Predicted rows by model version and class.",
             ["version", "label"],
-            registry=self.registry,
+            registry=r,
         )
+        self.scores = ScoreHistogram(
+            "mlsys_prediction_score",
+            "Probability of the predicted class, per row.",
+            SCORE_BUCKETS,
+        )
+        r.register(self.scores)
         self.rows = Histogram(
             "mlsys_rows_per_request",
             "Rows per prediction request.",
             buckets=ROW_BUCKETS,
-            registry=self.registry,
+            registry=r,
         )
         self.model_info = Gauge(
             "mlsys_model_info",
             "1 for the model version being served.",
-            ["name", "version", "alias"],
-            registry=self.registry,
+            ["name", "version", "alias", "engine"],
+            registry=r,
         )
         self.model_loads = Counter(
-            "mlsys_model_loads_total",
-            "Model versions loaded and swapped in.",
-            registry=self.registry,
+            "mlsys_model_loads_total", "Model versions loaded and swapped in.", registry=r
         )
         self.model_load_failures = Counter(
             "mlsys_model_load_failures_total",
-            "Failed attempts to load a model version, by reason.",
-            ["reason"],
-            registry=self.registry,
+            "Failed attempts to load a model version.",
+            ["alias", "reason"],
+            registry=r,
         )
         self.model_ready = Gauge(
-            "mlsys_model_ready", "1 when a model is loaded and serving.", registry=self.registry
+            "mlsys_model_ready", "1 when a model is loaded and serving.", registry=r
         )
+        self.auth_refused = Counter(
+            "mlsys_auth_refused_total",
+            "Requests refused by authentication or authorisation.",
+            ["reason"],
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "mlsys_rate_limited_total",
+            "Requests refused by the per-key rate limit.",
+            ["key_id"],
+            registry=r,
+        )
+        self.shadow_rows = Counter(
+            "mlsys_shadow_rows_total",
+            "Rows scored by the shadow model, by agreement.",
+            ["outcome"],
+            registry=r,
+        )
+        self.shadow_dropped = Counter(
+            "mlsys_shadow_dropped_total",
+            "Shadow requests dropped because the queue was full.",
+            registry=r,
+        )
+        self.shadow_agreement = Gauge(
+            "mlsys_shadow_agreement_ratio",
+            "Share of shadow-scored rows where challenger and champion agree.",
+            registry=r,
+        )
+
+    def watch_drift(self, window: Callable[[], DriftWindow | None]) -> None:
+        self.registry.register(DriftCollector(window))

@@ -9,13 +9,10 @@ import threading
 from enum import StrEnum
 from pathlib import Path
 
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
-
-from app.artifact import ArtifactError
+from app.drift import DriftWindow
 from app.metrics import ApiMetrics
 from app.model_runtime import LoadedModel, build_loaded_model
-from app.registry import RegistryError, fetch_model, resolve_alias
+from app.registry import Registry, fetch_model, registry_for
 from app.settings import ApiSettings
 
 log = logging.getLogger("mlsys.api.model")
@@ -37,17 +34,32 @@ class ModelManager:
         self.metrics = metrics
         self.registry_uri = settings.registry_uri(os.environ.get("MLFLOW_TRACKING_URI"))
         self._current: LoadedModel | None = None
+        self._shadow: LoadedModel | None = None
+        self._drift: DriftWindow | None = None
         self._load_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._registry: Registry | None = None
         self.last_error: str | None = None
+        metrics.watch_drift(lambda: self._drift)
 
     @property
     def current(self) -> LoadedModel | None:
         return self._current
 
-    def _client(self) -> MlflowClient:
-        return MlflowClient(tracking_uri=self.registry_uri, registry_uri=self.registry_uri)
+    @property
+    def shadow(self) -> LoadedModel | None:
+        return self._shadow
+
+    @property
+    def drift(self) -> DriftWindow | None:
+        return self._drift
+
+    def registry(self) -> Registry:
+        # Built on first use, inside the loader thread, so start-up never waits for it.
+        if self._registry is None:
+            self._registry = registry_for(self.registry_uri)
+        return self._registry
 
     def _cache_dir(self, version: str) -> Path:
         base = self.settings.model_cache_dir
@@ -57,42 +69,77 @@ class ModelManager:
         target.mkdir(parents=True, exist_ok=True)
         return target
 
+    def _load(
+        self, alias: str, have: LoadedModel | None
+    ) -> tuple[RefreshOutcome, LoadedModel | None]:
+        name = self.settings.model_name
+        try:
+            registry = self.registry()
+            version = registry.resolve_alias(name, alias)
+            if version is None:
+                return RefreshOutcome.NO_VERSION, None
+            if have is not None and have.version.version == version.version:
+                return RefreshOutcome.UNCHANGED, have
+            estimator, folder = fetch_model(registry, version, self._cache_dir(version.version))
+            return RefreshOutcome.LOADED, build_loaded_model(version, estimator, folder)
+        except Exception as exc:
+            reason = type(exc).__name__
+            self.metrics.model_load_failures.labels(alias=alias, reason=reason).inc()
+            if alias == self.settings.model_alias:
+                self.last_error = str(exc)
+            log.error(
+                "model load failed; keeping the current model",
+                extra={"alias": alias, "reason": reason, "error": str(exc)},
+            )
+            return RefreshOutcome.FAILED, None
+
     def refresh(self) -> RefreshOutcome:
         """Check the alias once; load, verify and swap in a new version if it moved."""
         with self._load_lock:
-            name, alias = self.settings.model_name, self.settings.model_alias
-            try:
-                version = resolve_alias(self._client(), name, alias)
-                if version is None:
-                    self.last_error = f"{name}@{alias} is not set in the registry"
-                    return RefreshOutcome.NO_VERSION
-                current = self._current
-                if current is not None and current.version.version == version.version:
-                    return RefreshOutcome.UNCHANGED
-                estimator, folder = fetch_model(version, self._cache_dir(version.version))
-                loaded = build_loaded_model(version, estimator, folder)
-            except (RegistryError, ArtifactError, MlflowException, OSError, ValueError) as exc:
-                reason = type(exc).__name__
-                self.metrics.model_load_failures.labels(reason=reason).inc()
-                self.last_error = str(exc)
-                log.error(
-                    "model load failed; keeping the current model",
-                    extra={"reason": reason, "error": str(exc)},
+            outcome, loaded = self._load(self.settings.model_alias, self._current)
+            if outcome is RefreshOutcome.NO_VERSION and self._current is None:
+                self.last_error = (
+                    f"{self.settings.model_name}@{self.settings.model_alias} is not set"
                 )
-                return RefreshOutcome.FAILED
-            self._swap(loaded)
-            return RefreshOutcome.LOADED
+            if outcome is RefreshOutcome.LOADED and loaded is not None:
+                self._swap(loaded)
+            if self.settings.shadow_enabled:
+                self._refresh_shadow()
+            return outcome
+
+    def _refresh_shadow(self) -> None:
+        outcome, loaded = self._load(self.settings.shadow_alias, self._shadow)
+        if outcome is RefreshOutcome.NO_VERSION:
+            self._shadow = None
+        elif outcome is RefreshOutcome.LOADED and loaded is not None:
+            if self._current and loaded.feature_names != self._current.feature_names:
+                log.warning("shadow model has a different signature; not shadowing")
+                self._shadow = None
+            else:
+                self._shadow = loaded
+                log.info("shadow model loaded", extra={"version": loaded.version.version})
 
     def _swap(self, loaded: LoadedModel) -> None:
         previous = self._current
-        self._current = loaded
+        drift = (
+            DriftWindow(loaded.reference, self.settings.drift_window_rows)
+            if loaded.reference
+            else None
+        )
+        self._current, self._drift = loaded, drift
         self.last_error = None
         if previous is not None:
             self.metrics.model_info.remove(
-                previous.version.name, previous.version.version, previous.version.alias
+                previous.version.name,
+                previous.version.version,
+                previous.version.alias,
+                previous.compiled.engine,
             )
         self.metrics.model_info.labels(
-            loaded.version.name, loaded.version.version, loaded.version.alias
+            loaded.version.name,
+            loaded.version.version,
+            loaded.version.alias,
+            loaded.compiled.engine,
         ).set(1)
         self.metrics.model_loads.inc()
         self.metrics.model_ready.set(1)
@@ -101,6 +148,7 @@ class ModelManager:
             extra={
                 "model": loaded.version.name,
                 "version": loaded.version.version,
+                "engine": loaded.compiled.engine,
                 "previous": previous.version.version if previous else None,
             },
         )
@@ -118,6 +166,7 @@ class ModelManager:
     def start(self) -> None:
         """Load and poll in a daemon thread, so start-up never blocks on the registry."""
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="model-refresh", daemon=True)
             self._thread.start()
 

@@ -1,15 +1,19 @@
-"""Registry access: resolve an alias to a model version and fetch its artifact."""
+"""Registry access: resolve an alias to a model version and fetch its folder.
+
+Two backends behind one interface. A tracking server (``http(s)://``) is spoken to over
+MLflow's REST API with a small HTTP client, so the serving image needs neither the MLflow
+library nor pandas and starts in well under a second. Any other URI (the embedded SQLite
+store, a database) goes through the MLflow library, imported only then.
+"""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from mlflow import MlflowClient
-from mlflow.artifacts import download_artifacts
-from mlflow.exceptions import MlflowException
+from typing import Any, Protocol
+from urllib.parse import urlparse
 
 from app.artifact import MODEL_FILE, ArtifactError, load_model
 
@@ -17,6 +21,18 @@ ARTIFACT_SHA_TAG = "artifact_sha256"
 DATASET_SHA_TAG = "dataset_sha256"
 FEATURES_TAG = "feature_names"
 METRIC_TAG_PREFIX = "metric."
+_TIMEOUT_SECONDS = 10.0
+
+
+_NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
+
+def _error_code(response: Any) -> str | None:
+    try:
+        code = response.json().get("error_code")
+    except ValueError:
+        return None
+    return str(code) if code else None
 
 
 class RegistryError(RuntimeError):
@@ -30,8 +46,6 @@ class ResolvedVersion:
     alias: str
     run_id: str | None
     source: str
-    download_uri: str
-    tracking_uri: str
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -46,55 +60,163 @@ class ResolvedVersion:
             if key.startswith(METRIC_TAG_PREFIX)
         }
 
-    @property
-    def feature_names(self) -> list[str]:
-        raw = self.tags.get(FEATURES_TAG, "")
-        return [name for name in raw.split(",") if name]
+
+class Registry(Protocol):
+    def resolve_alias(self, name: str, alias: str) -> ResolvedVersion | None: ...
+
+    def download(self, version: ResolvedVersion, target: Path) -> Path: ...
 
 
-def resolve_alias(client: MlflowClient, name: str, alias: str) -> ResolvedVersion | None:
-    """The version behind ``name@alias``, or None if the alias is not set."""
-    try:
-        found = client.get_model_version_by_alias(name, alias)
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            return None
-        raise RegistryError(f"cannot resolve {name}@{alias}: {exc.message}") from exc
-    return ResolvedVersion(
-        name=name,
-        version=str(found.version),
-        alias=alias,
-        run_id=found.run_id,
-        source=str(found.source),
-        download_uri=str(client.get_model_version_download_uri(name, str(found.version))),
-        tracking_uri=str(client.tracking_uri),
-        tags=dict(found.tags or {}),
-    )
+class LibraryRegistry:
+    """Through the MLflow library; the only way to reach a store that has no server."""
 
+    def __init__(self, uri: str) -> None:
+        from mlflow import MlflowClient
 
-def download_version(version: ResolvedVersion, workdir: Path | None = None) -> Path:
-    """Download a version's whole model folder (MLmodel, skops file, input example)."""
-    target = workdir or Path(tempfile.mkdtemp(prefix="mlsys-model-"))
-    # The concrete artifact URI plus an explicit tracking URI: nothing here depends on
-    # MLflow's process-global settings, so the API and the pipeline can point anywhere.
-    uri = version.download_uri
-    try:
-        return Path(
-            download_artifacts(
-                artifact_uri=uri, dst_path=str(target), tracking_uri=version.tracking_uri
-            )
+        self.uri = uri
+        self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    def resolve_alias(self, name: str, alias: str) -> ResolvedVersion | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self._client.get_model_version_by_alias(name, alias)
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise RegistryError(f"cannot resolve {name}@{alias}: {exc.message}") from exc
+        return ResolvedVersion(
+            name=name,
+            version=str(found.version),
+            alias=alias,
+            run_id=found.run_id,
+            source=str(found.source),
+            tags=dict(found.tags or {}),
         )
-    except (MlflowException, OSError) as exc:
+
+    def download(self, version: ResolvedVersion, target: Path) -> Path:
+        from mlflow.artifacts import download_artifacts
+        from mlflow.exceptions import MlflowException
+
+        try:
+            uri = self._client.get_model_version_download_uri(version.name, version.version)
+            return Path(
+                download_artifacts(artifact_uri=uri, dst_path=str(target), tracking_uri=self.uri)
+            )
+        except (MlflowException, OSError) as exc:
+            raise RegistryError(
+                f"cannot download {version.name} v{version.version}: {exc}"
+            ) from exc
+
+
+class RestRegistry:
+    """MLflow's REST API: alias lookup, download URI, and the server's artifact proxy."""
+
+    def __init__(self, uri: str) -> None:
+        import httpx
+
+        self.uri = uri.rstrip("/")
+        auth: Any = None
+        headers = {}
+        if os.environ.get("MLFLOW_TRACKING_TOKEN"):
+            headers["Authorization"] = f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"
+        elif os.environ.get("MLFLOW_TRACKING_USERNAME"):
+            auth = (
+                os.environ["MLFLOW_TRACKING_USERNAME"],
+                os.environ.get("MLFLOW_TRACKING_PASSWORD", ""),
+            )
+        self._http = httpx.Client(
+            base_url=self.uri, auth=auth, headers=headers, timeout=_TIMEOUT_SECONDS
+        )
+
+    def _get(self, endpoint: str, **params: str) -> Any:
+        import httpx
+
+        try:
+            response = self._http.get(endpoint, params=params)
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"cannot reach the registry at {self.uri}: {exc}") from exc
+        if response.status_code in (400, 404) and _error_code(response) in _NOT_FOUND:
+            return None
+        if response.status_code != 200:
+            raise RegistryError(
+                f"registry answered {response.status_code} for {endpoint}: {response.text[:200]}"
+            )
+        return response.json() if "json" in response.headers.get("content-type", "") else response
+
+    def resolve_alias(self, name: str, alias: str) -> ResolvedVersion | None:
+        body = self._get("/api/2.0/mlflow/registered-models/alias", name=name, alias=alias)
+        if body is None:
+            return None
+        found = body["model_version"]
+        return ResolvedVersion(
+            name=name,
+            version=str(found["version"]),
+            alias=alias,
+            run_id=found.get("run_id"),
+            source=str(found.get("source", "")),
+            tags={t["key"]: t["value"] for t in found.get("tags", [])},
+        )
+
+    def download(self, version: ResolvedVersion, target: Path) -> Path:
+        body = self._get(
+            "/api/2.0/mlflow/model-versions/get-download-uri",
+            name=version.name,
+            version=version.version,
+        )
+        if body is None:
+            raise RegistryError(f"{version.name} v{version.version} has no download URI")
+        artifact_uri = str(body["artifact_uri"])
+        parsed = urlparse(artifact_uri)
+        if parsed.scheme != "mlflow-artifacts":
+            raise RegistryError(
+                f"artifacts at {artifact_uri} are not served by the tracking server; run it "
+                "with --serve-artifacts (the default) so the API needs no storage credentials"
+            )
+        self._copy_tree(parsed.path.lstrip("/"), target)
+        return target
+
+    def _copy_tree(self, remote: str, local: Path) -> None:
+        listing = self._get("/api/2.0/mlflow-artifacts/artifacts", path=remote) or {}
+        local.mkdir(parents=True, exist_ok=True)
+        for entry in listing.get("files", []):
+            name = Path(entry["path"]).name
+            if entry.get("is_dir"):
+                self._copy_tree(f"{remote}/{name}", local / name)
+                continue
+            response = self._get(f"/api/2.0/mlflow-artifacts/artifacts/{remote}/{name}")
+            if response is None:
+                raise RegistryError(f"artifact {remote}/{name} vanished during download")
+            (local / name).write_bytes(response.content)
+
+
+def registry_for(uri: str) -> Registry:
+    if urlparse(uri).scheme in ("http", "https"):
+        return RestRegistry(uri)
+    try:
+        return LibraryRegistry(uri)
+    except ImportError as exc:
         raise RegistryError(
-            f"cannot download {version.name} v{version.version} from {uri}: {exc}"
+            f"{uri} has no tracking server in front of it, which needs the MLflow library "
+            "(pip install '.[training]'); the serving image talks to a tracking server over HTTP"
         ) from exc
 
 
-def fetch_model(version: ResolvedVersion, workdir: Path | None = None) -> tuple[Any, Path]:
+def download_version(
+    registry: Registry, version: ResolvedVersion, workdir: Path | None = None
+) -> Path:
+    """Download a version's whole model folder (MLmodel, skops file, input example)."""
+    target = workdir or Path(tempfile.mkdtemp(prefix="mlsys-model-"))
+    return registry.download(version, target)
+
+
+def fetch_model(
+    registry: Registry, version: ResolvedVersion, workdir: Path | None = None
+) -> tuple[Any, Path]:
     """Download a version and load its estimator; the registered hash must match the file."""
     if version.artifact_sha256 is None:
         raise ArtifactError(
             f"{version.name} v{version.version} has no {ARTIFACT_SHA_TAG} tag; refusing to load"
         )
-    folder = download_version(version, workdir)
+    folder = download_version(registry, version, workdir)
     return load_model(folder / MODEL_FILE, version.artifact_sha256), folder

@@ -11,17 +11,17 @@ from typing import Any
 import mlflow
 import pandas as pd
 import skops.io as sio
-from mlflow import MlflowClient
 
 from app.artifact import load_model, sha256_file
-from app.registry import RegistryError, download_version, resolve_alias
+from app.drift import build_reference
+from app.registry import RegistryError, download_version, registry_for
 from training import evaluate as evaluation
 from training.config import PipelineConfig
 from training.ingest import ingest
 from training.promote import Decision, promote
 from training.register import Registered, register
 from training.tracking import configure, git_commit
-from training.train import hyper_parameters, split_dataset, train
+from training.train import features, hyper_parameters, split_dataset, train
 from training.validate import DatasetValidationError, ValidationReport, validate
 from training.workspace import StepOrderError, Workspace
 
@@ -58,6 +58,8 @@ def step_train(config: PipelineConfig, ws: Workspace) -> dict[str, Any]:
     model = train(split.train, config.dataset, config.model, config.split.seed)
     sio.dump(model, ws.model)
     split.holdout.to_csv(ws.holdout, index=False)
+    reference = build_reference(features(split.train, config.dataset), config.dataset.feature_names)
+    ws.reference.write_text(json.dumps(reference))
     experiment_id = configure(config.experiment)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params(hyper_parameters(config.model, config.split.seed))
@@ -113,6 +115,7 @@ def step_register(config: PipelineConfig, ws: Workspace) -> Registered:
         metrics=ws.read("evaluate")["metrics"],
         commit=git_commit(),
         staging_dir=ws.root,
+        extra_files=[ws.reference],
     )
     ws.write(
         "register",
@@ -143,12 +146,13 @@ def step_promote(config: PipelineConfig, ws: Workspace) -> Decision:
 def example_request(config: PipelineConfig, alias: str, rows: int = 1) -> dict[str, Any]:
     """A ``/v1/predict`` body made from the input example stored with ``model@alias``."""
     configure(config.experiment)
-    version = resolve_alias(MlflowClient(), config.model_name, alias)
+    registry = registry_for(mlflow.get_tracking_uri())
+    version = registry.resolve_alias(config.model_name, alias)
     if version is None:
         raise RegistryError(f"{config.model_name}@{alias} is not set; run the pipeline first")
     with tempfile.TemporaryDirectory(prefix="mlsys-example-") as tmp:
         example = json.loads(
-            (download_version(version, Path(tmp)) / "input_example.json").read_text()
+            (download_version(registry, version, Path(tmp)) / "input_example.json").read_text()
         )
     records = [dict(zip(example["columns"], row, strict=True)) for row in example["data"][:rows]]
     return {"rows": records}

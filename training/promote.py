@@ -7,10 +7,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from app.registry import fetch_model, resolve_alias
+from app.registry import fetch_model, registry_for
 from training.config import DatasetSpec, PromotionSpec
 from training.evaluate import score
 
@@ -78,14 +79,15 @@ def promote(
 ) -> Decision:
     """Decide and move the aliases; the champion is re-scored on the candidate's holdout."""
     client = MlflowClient()
+    registry = registry_for(mlflow.get_tracking_uri())
     reasons = gate_failures(candidate_metrics, spec)
-    champion = resolve_alias(client, model_name, CHAMPION)
+    champion = registry.resolve_alias(model_name, CHAMPION)
     if champion is not None and champion.version == candidate_version:
         champion = None
     champion_metrics: dict[str, float] = {}
     if champion is not None:
         with tempfile.TemporaryDirectory(prefix="mlsys-champion-") as tmp:
-            champion_model, _ = fetch_model(champion, Path(tmp))
+            champion_model, _ = fetch_model(registry, champion, Path(tmp))
         champion_metrics = score(champion_model, holdout, dataset)
         reasons += regressions(candidate_metrics, champion_metrics, spec)
     promoted = not reasons
@@ -93,7 +95,7 @@ def promote(
         if champion is not None:
             client.set_registered_model_alias(model_name, PREVIOUS, champion.version)
         client.set_registered_model_alias(model_name, CHAMPION, candidate_version)
-        challenger = resolve_alias(client, model_name, CHALLENGER)
+        challenger = registry.resolve_alias(model_name, CHALLENGER)
         if challenger is not None and challenger.version == candidate_version:
             client.delete_registered_model_alias(model_name, CHALLENGER)
         reason_text = "passed every threshold" + (

@@ -50,6 +50,7 @@ def register(
     metrics: dict[str, float],
     commit: str,
     staging_dir: Path,
+    extra_files: list[Path] | None = None,
 ) -> Registered:
     """Log ``model`` into ``run_id``, register a new version and tag it with its provenance."""
     example = holdout[dataset.feature_names].head(INPUT_EXAMPLE_ROWS).astype("float64")
@@ -69,6 +70,7 @@ def register(
             input_example=example,
             pip_requirements=_requirements(),
             registered_model_name=model_name,
+            extra_files=[str(path) for path in extra_files or []],
         )
     client = MlflowClient()
     version = str(info.registered_model_version)

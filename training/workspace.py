@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.drift import REFERENCE_FILE
+
 
 class StepOrderError(RuntimeError):
     """A step ran before the step whose output it needs."""
@@ -27,6 +29,10 @@ class Workspace:
     @property
     def model(self) -> Path:
         return self.root / "model.skops"
+
+    @property
+    def reference(self) -> Path:
+        return self.root / REFERENCE_FILE
 
     @property
     def confusion_matrix(self) -> Path:

@@ -1,14 +1,12 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness and readiness, for Kubernetes probes (no key needed)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.responses import Response
+from fastapi import APIRouter, Request
 
-from app.deps import MetricsDep, ModelDep
 from app.errors import ErrorResponse
 from app.schemas import HealthResponse, ReadyResponse
+from app.service import current_model, state_of
 
 router = APIRouter(tags=["health"])
 
@@ -24,13 +22,9 @@ async def healthz() -> HealthResponse:
     response_model=ReadyResponse,
     responses={503: {"model": ErrorResponse, "description": "No model loaded yet."}},
 )
-async def readyz(model: ModelDep) -> ReadyResponse:
+async def readyz(request: Request) -> ReadyResponse:
     """Ready once a model is loaded; stays ready while a newer version fails to load."""
+    model = current_model(state_of(request))
     return ReadyResponse(
         status="ready", model_name=model.version.name, model_version=model.version.version
     )
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics(registry: MetricsDep) -> Response:
-    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)

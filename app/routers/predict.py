@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.body import read_capped
-from app.deps import MetricsDep, ModelDep, SettingsDep
+from app.direct_route import DirectRoute
 from app.errors import ApiError, ErrorResponse, validation_details
 from app.input_contract import to_matrix
 from app.responses import FastJSONResponse
 from app.schemas import PredictRequest, PredictResponse
+from app.service import authorize, check_row_count, current_model, score, state_of
 
-router = APIRouter(tags=["predict"])
+router = APIRouter(tags=["predict"], route_class=DirectRoute)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
-_REFUSALS: dict[int | str, dict[str, Any]] = {
+REFUSALS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
     for status, description in {
         400: "Body is not valid JSON.",
+        401: "Missing or unknown API key.",
+        403: "The key lacks the scope.",
         413: "Body or row count over the configured limit.",
         422: "Input does not match the model signature.",
+        429: "Rate limit for this key exceeded (see Retry-After).",
         503: "No model loaded yet.",
     }.items()
 }
 
 
-def parse_predict_request(body: bytes) -> PredictRequest:
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI request body for a handler that validates raw bytes itself."""
+    schema = {"application/json": {"schema": model.model_json_schema()}}
+    return {"requestBody": {"required": True, "content": schema}}
+
+
+def parse_body(model: type[ModelT], body: bytes) -> ModelT:
     """Validate the raw JSON in one pass (pydantic's Rust parser, no intermediate dicts)."""
     try:
-        return PredictRequest.model_validate_json(body)
+        return model.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         if any(e["type"] == "json_invalid" for e in errors):
@@ -43,38 +54,26 @@ def parse_predict_request(body: bytes) -> PredictRequest:
 @router.post(
     "/v1/predict",
     response_model=PredictResponse,
-    responses=_REFUSALS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
-        }
-    },
+    responses=REFUSALS,
+    openapi_extra=json_body(PredictRequest),
 )
-async def predict(
-    request: Request, model: ModelDep, settings: SettingsDep, metrics: MetricsDep
-) -> FastJSONResponse:
-    """Predict labels (and class probabilities) for one or more rows."""
-    body = await read_capped(request, settings.max_body_bytes)
-    parsed = parse_predict_request(body)
-    if parsed.row_count == 0:
-        raise ApiError(422, "invalid_input", "send at least one row")
-    if parsed.row_count > settings.max_rows:
-        raise ApiError(
-            413, "too_many_rows", f"{parsed.row_count} rows exceed the limit of {settings.max_rows}"
-        )
-    matrix = to_matrix(parsed, model.columns, settings.extra_columns)
-    result = model.predict(matrix)
-    version = model.version.version
-    metrics.rows.observe(len(result.labels))
-    for label in result.labels:
-        metrics.predictions.labels(version, str(label)).inc()
+async def predict(request: Request) -> FastJSONResponse:
+    """Predict labels and class probabilities for one or more rows (scope `predict`)."""
+    state = state_of(request)
+    authorize(request, state, "predict")
+    model = current_model(state)
+    parsed = parse_body(PredictRequest, await read_capped(request, state.settings.max_body_bytes))
+    check_row_count(state, parsed.row_count)
+    result = score(state, model, to_matrix(parsed, model.columns, state.settings.extra_columns))
+    names = model.class_names
     return FastJSONResponse(
         {
             "model_name": model.version.name,
-            "model_version": version,
-            "request_id": getattr(request.state, "request_id", None),
-            "predictions": result.labels,
-            "probabilities": result.probabilities,
+            "model_version": model.version.version,
+            "request_id": request.scope["state"].get("request_id"),
+            "predictions": result.labels.tolist(),
+            "probabilities": [
+                dict(zip(names, row, strict=True)) for row in result.probabilities.tolist()
+            ],
         }
     )

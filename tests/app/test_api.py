@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
-from app.main import create_app
 from app.settings import ApiSettings
-from tests.app.conftest import wait_ready
+from tests.app.conftest import Keys, client_for, metrics_text, wait_ready
 
 
 def test_health_is_up_without_a_model(api: TestClient):
     assert api.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readiness_before_and_after_load(api_settings: ApiSettings):
+def test_readiness_before_and_after_load(api_settings: ApiSettings, keys: Keys):
     settings = api_settings.model_copy(update={"model_alias": "staging_candidate"})
-    with TestClient(create_app(settings)) as client:
+    with client_for(settings, keys.predict) as client:
         refused = client.get("/readyz")
         assert refused.status_code == 503
         assert refused.json()["error"]["code"] == "model_not_ready"
+        assert refused.headers["retry-after"] == "5"
         assert client.post("/v1/predict", json={"rows": [{}]}).status_code == 503
-        uri = client.app.state.manager.registry_uri
+        assert client.get("/v2/health/ready").status_code == 503
+        uri = client.app.state.mlsys.manager.registry_uri
         registry = MlflowClient(tracking_uri=uri, registry_uri=uri)
         registry.set_registered_model_alias(settings.model_name, "staging_candidate", "1")
         wait_ready(client)
@@ -113,9 +115,9 @@ def test_problems_in_several_rows_are_all_reported(api, feature_rows):
     assert fields == ["rows[0].mean_area", "rows[2].bogus"]
 
 
-def test_extra_columns_can_be_ignored_by_setting(api_settings, feature_rows):
+def test_extra_columns_can_be_ignored_by_setting(api_settings, keys, feature_rows):
     settings = api_settings.model_copy(update={"extra_columns": "ignore"})
-    with TestClient(create_app(settings)) as client:
+    with client_for(settings, keys.predict) as client:
         wait_ready(client)
         row = {**feature_rows[0], "colour": 3.0}
         assert client.post("/v1/predict", json={"rows": [row]}).status_code == 200
@@ -150,9 +152,9 @@ def test_split_layout_errors(api: TestClient, feature_rows):
     assert "unique" in _error(dupes)["details"][0]["message"]
 
 
-def test_row_and_body_limits_are_413(api_settings, feature_rows):
+def test_row_and_body_limits_are_413(api_settings, keys, feature_rows):
     settings = api_settings.model_copy(update={"max_rows": 5, "max_body_bytes": 8192})
-    with TestClient(create_app(settings)) as client:
+    with client_for(settings, keys.predict) as client:
         wait_ready(client)
         rows = client.post("/v1/predict", json={"rows": feature_rows[:6]})
         assert rows.status_code == 413 and _error(rows)["code"] == "too_many_rows"
@@ -172,18 +174,51 @@ def test_unknown_route_and_method_use_the_error_shape(api: TestClient):
 def test_metrics_count_requests_predictions_and_the_model(api: TestClient, feature_rows):
     api.post("/v1/predict", json={"rows": feature_rows[:4]})
     api.post("/v1/predict", json={"rows": [{}]})
-    text = api.get("/metrics").text
+    text = metrics_text(api)
     assert 'mlsys_http_requests_total{method="POST",route="/v1/predict",status="200"} 1.0' in text
     assert 'mlsys_http_requests_total{method="POST",route="/v1/predict",status="422"} 1.0' in text
     assert (
-        'mlsys_model_info{alias="champion",name="breast-cancer-classifier",version="1"} 1.0' in text
-    )
+        'mlsys_model_info{alias="champion",engine="numpy-linear",'
+        'name="breast-cancer-classifier",version="1"} 1.0'
+    ) in text
     assert "mlsys_rows_per_request_count 1.0" in text
     assert 'mlsys_predictions_total{label="1",version="1"}' in text
+    assert 'mlsys_prediction_score_bucket{le="+Inf"} 4.0' in text
+    assert "mlsys_drift_window_rows 4.0" in text
+    assert api.get("/metrics").status_code == 404  # only on the separate metrics port
 
 
 def test_openapi_documents_the_real_request_model(api: TestClient):
     schema = api.get("/openapi.json").json()
     body = schema["paths"]["/v1/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert set(body["schema"]["properties"]) == {"rows", "columns", "data"}
-    assert {"413", "422", "503"} <= set(schema["paths"]["/v1/predict"]["post"]["responses"])
+    assert {"401", "403", "413", "422", "429", "503"} <= set(
+        schema["paths"]["/v1/predict"]["post"]["responses"]
+    )
+    for path in ("/invocations", "/v2/models/{name}/infer", "/v1/model", "/admin/reload"):
+        assert path in schema["paths"]
+
+
+def test_security_headers_on_every_response(api: TestClient):
+    for response in (api.get("/healthz"), api.post("/v1/predict", content=b"{")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["cache-control"] == "no-store"
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert "content-security-policy" not in api.get("/docs").headers
+
+
+def test_no_stack_trace_leaks_from_an_unexpected_error(api: TestClient, monkeypatch, feature_rows):
+    def explode(_matrix):
+        raise RuntimeError("secret internal detail")
+
+    manager = api.app.state.mlsys.manager
+    broken = replace(
+        manager.current, compiled=replace(manager.current.compiled, predict_proba=explode)
+    )
+    monkeypatch.setattr(manager, "_current", broken)
+    client = TestClient(api.app, raise_server_exceptions=False, headers=dict(api.headers))
+    response = client.post("/v1/predict", json={"rows": feature_rows[:1]})
+    assert response.status_code == 500
+    assert _error(response)["code"] == "internal_error"
+    assert "secret" not in response.text and "Traceback" not in response.text

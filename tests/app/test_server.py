@@ -1,37 +1,105 @@
-"""The API as it really runs: ``python -m app`` under uvicorn, over a socket."""
+"""The API as it really runs: ``python -m app`` under uvicorn, over sockets."""
 
 from __future__ import annotations
 
 import json
 import signal
 import sys
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.app.conftest import Keys
 from tests.servers import free_port, running
 
 pytestmark = pytest.mark.slow
 
 
-def test_serves_predictions_logs_json_and_stops_gracefully(
-    trained_home: Path, tmp_path: Path, feature_rows
+def _env(home: Path, keys: Keys, port: int, metrics_port: int) -> dict[str, str]:
+    return {
+        "MLSYS_HOME": str(home),
+        "MLSYS_API_PORT": str(port),
+        "MLSYS_API_METRICS_PORT": str(metrics_port),
+        "MLSYS_API_API_KEYS_FILE": str(keys.file),
+        "MLSYS_API_RATE_LIMIT_PER_SECOND": "100000",
+        "MLSYS_API_RATE_LIMIT_BURST": "100000",
+    }
+
+
+def test_serves_logs_json_exposes_metrics_and_stops_gracefully(
+    trained_home: Path, keys: Keys, tmp_path: Path, feature_rows
 ):
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "api.log"
-    env = {"MLSYS_HOME": str(trained_home), "MLSYS_API_PORT": str(port)}
+    env = _env(trained_home, keys, port, metrics_port)
     with running([sys.executable, "-m", "app"], f"{base}/readyz", env=env, log=log) as process:
-        response = httpx.post(f"{base}/v1/predict", json={"rows": feature_rows[:2]}, timeout=5)
+        response = httpx.post(
+            f"{base}/v1/predict", json={"rows": feature_rows[:2]}, headers=keys.bearer(keys.predict)
+        )
         assert response.status_code == 200
-        assert len(response.json()["predictions"]) == 2
         assert "server" not in response.headers
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert 'route="/v1/predict",status="200"' in scraped
+        assert httpx.get(f"{base}/metrics").status_code == 404
         process.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal so the exit status says why.
         assert process.wait(15) in (0, -signal.SIGTERM)
-    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    text = log.read_text()
+    assert keys.predict not in text  # the key id is logged, never the key
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert any(line.get("message") == "Application shutdown complete." for line in lines)
     access = [line for line in lines if line.get("route") == "/v1/predict"]
-    assert access and access[0]["status"] == 200 and access[0]["request_id"]
+    assert access[0]["status"] == 200 and access[0]["key_id"] == "client-a"
     assert any(line.get("message") == "model swapped in" for line in lines)
+
+
+def test_sigterm_under_load_loses_no_accepted_request(
+    trained_home: Path, keys: Keys, tmp_path: Path, feature_rows
+):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _env(trained_home, keys, port, free_port())
+    body = {"rows": (feature_rows * 4)[:500]}
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client() -> None:
+        # A fresh connection per request: after SIGTERM the listener closes, so a request
+        # is either refused at connect or accepted and must then be answered in full.
+        while not stop.is_set():
+            try:
+                r = httpx.post(
+                    f"{base}/v1/predict", json=body, timeout=10, headers=keys.bearer(keys.predict)
+                )
+                outcome = "ok" if r.status_code == 200 else f"status {r.status_code}"
+            except httpx.ConnectError:
+                outcome = "refused"
+            except httpx.HTTPError as exc:
+                outcome = f"lost: {type(exc).__name__}"
+            with lock:
+                outcomes[outcome] += 1
+            if outcome == "refused":
+                return
+
+    with running(
+        [sys.executable, "-m", "app"], f"{base}/readyz", env=env, log=tmp_path / "api.log"
+    ) as process:
+        threads = [threading.Thread(target=client) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+        served_before = outcomes["ok"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) in (0, -signal.SIGTERM)
+        stop.set()
+        for thread in threads:
+            thread.join(15)
+    assert served_before > 10
+    lost = {k: v for k, v in outcomes.items() if k not in ("ok", "refused")}
+    assert lost == {}, outcomes

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow
 import pytest
 from mlflow import MlflowClient
 
 from app.artifact import sha256_file
-from app.registry import resolve_alias
+from app.registry import ResolvedVersion, registry_for
 from training.config import load_config
 from training.pipeline import run_all, step_ingest, step_train, step_validate
 from training.promote import REASON_TAG
@@ -25,11 +26,16 @@ def _client(config) -> MlflowClient:
     return MlflowClient()
 
 
+def _alias(config, alias: str) -> ResolvedVersion | None:
+    configure(config.experiment)
+    return registry_for(mlflow.get_tracking_uri()).resolve_alias(NAME, alias)
+
+
 def test_first_run_registers_and_crowns_a_champion(mlsys_home: Path, config):
     result = run_all(config, Workspace(mlsys_home / "work"))
     assert result.decision.promoted
     client = _client(config)
-    champion = resolve_alias(client, NAME, "champion")
+    champion = _alias(config, "champion")
     assert champion is not None and champion.version == "1"
     tags = champion.tags
     assert len(tags["dataset_sha256"]) == 64
@@ -51,12 +57,11 @@ def test_worse_model_is_refused_and_the_champion_stays(trained_home: Path):
     worse = load_config(overrides={"model": {"params": {"C": 0.0005}}})
     result = run_all(worse, Workspace(trained_home / "work-worse"))
     assert not result.decision.promoted
-    client = _client(worse)
-    assert resolve_alias(client, NAME, "champion").version == "1"
-    challenger = resolve_alias(client, NAME, "challenger")
+    assert _alias(worse, "champion").version == "1"
+    challenger = _alias(worse, "challenger")
     assert challenger is not None and challenger.version == "2"
     assert "below the threshold" in challenger.tags[REASON_TAG]
-    assert resolve_alias(client, NAME, "previous") is None
+    assert _alias(worse, "previous") is None
 
 
 def test_regression_alone_blocks_promotion(trained_home: Path):
@@ -74,16 +79,15 @@ def test_regression_alone_blocks_promotion(trained_home: Path):
     assert not result.decision.promoted
     assert result.decision.champion_version == "1"
     assert all("regresses against champion" in r for r in result.decision.reasons)
-    assert resolve_alias(_client(slightly_worse), NAME, "champion").version == "1"
+    assert _alias(slightly_worse, "champion").version == "1"
 
 
 def test_equal_model_is_promoted_and_the_old_champion_becomes_previous(trained_home: Path):
     config = load_config()
     result = run_all(config, Workspace(trained_home / "work-again"))
     assert result.decision.promoted
-    client = _client(config)
-    assert resolve_alias(client, NAME, "champion").version == "2"
-    assert resolve_alias(client, NAME, "previous").version == "1"
+    assert _alias(config, "champion").version == "2"
+    assert _alias(config, "previous").version == "1"
     assert "Candidate v2 vs champion v1".lower() in result.decision.render().lower()
 
 

@@ -123,11 +123,15 @@ def test_pipeline_and_api_through_postgres_and_s3(
     assert not (tmp_path / "home" / "mlflow.db").exists()
 
     settings = ApiSettings(
-        home=tmp_path / "unused", poll_interval_seconds=3600, load_retry_seconds=0.2
+        home=tmp_path / "unused",
+        auth_enabled=False,
+        metrics_port=None,
+        poll_interval_seconds=3600,
+        load_retry_seconds=0.2,
     )
     with TestClient(create_app(settings)) as client:
         wait_ready(client)
-        assert client.app.state.manager.registry_uri == tracking_server  # type: ignore[attr-defined]
+        assert client.app.state.mlsys.manager.registry_uri == tracking_server  # type: ignore[attr-defined]
         example = (tmp_path / "work" / "holdout.csv").read_text().splitlines()
         names = example[0].split(",")
         row = dict(zip(names, map(float, example[1].split(",")), strict=True))

@@ -1,0 +1,170 @@
+"""MLflow's /invocations, Open Inference Protocol v2 and /v1/model answer like the originals."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+NAME = "breast-cancer-classifier"
+
+
+@pytest.fixture
+def expected(api: TestClient, feature_rows) -> list[int]:
+    return api.post("/v1/predict", json={"rows": feature_rows[:3]}).json()["predictions"]
+
+
+def _formats(rows: list[dict[str, float]]) -> dict[str, dict]:
+    columns = list(rows[0])
+    data = [[row[c] for c in columns] for row in rows]
+    return {
+        "dataframe_split": {"dataframe_split": {"columns": columns, "data": data}},
+        "dataframe_records": {"dataframe_records": rows},
+        "instances": {"instances": rows},
+        "inputs-records": {"inputs": rows},
+        "inputs-columns": {"inputs": {c: [row[c] for row in rows] for c in columns}},
+        "instances-positional": {"instances": data},
+    }
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "dataframe_split",
+        "dataframe_records",
+        "instances",
+        "inputs-records",
+        "inputs-columns",
+        "instances-positional",
+    ],
+)
+def test_invocations_accepts_every_mlflow_format(api, feature_rows, expected, layout):
+    response = api.post("/invocations", json=_formats(feature_rows[:3])[layout])
+    assert response.status_code == 200, response.text
+    assert response.json() == {"predictions": expected}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({}, 422),
+        ({"dataframe_records": [], "instances": []}, 422),
+        ({"dataframe_records": [{"mean_radius": "x"}]}, 422),
+        ({"inputs": {"a": [1.0], "b": [1.0, 2.0]}}, 422),
+        ({"dataframe_records": []}, 422),
+    ],
+)
+def test_invocations_refusals(api, body, status):
+    response = api.post("/invocations", json=body)
+    assert response.status_code == status
+    assert set(response.json()["error"]) >= {"code", "details"}
+
+
+def test_invocations_wants_json(api, feature_rows):
+    response = api.post("/invocations", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"})
+    assert response.status_code == 415
+
+
+def test_invocations_missing_column_names_field_and_row(api, feature_rows):
+    rows = [dict(r) for r in feature_rows[:2]]
+    rows[1].pop("worst_area")
+    details = api.post("/invocations", json={"dataframe_records": rows}).json()["error"]["details"]
+    assert details == [{"field": "rows[1].worst_area", "message": "required column is missing"}]
+
+
+def test_oip_health_metadata_and_readiness(api):
+    assert api.get("/v2/health/live").json() == {"live": True}
+    assert api.get("/v2/health/ready").json() == {"ready": True}
+    assert api.get(f"/v2/models/{NAME}/ready").json() == {"name": NAME, "ready": True}
+    meta = api.get(f"/v2/models/{NAME}").json()
+    assert meta["versions"] == ["1"]
+    assert meta["inputs"][0] == {"name": "mean_radius", "datatype": "FP64", "shape": [-1]}
+    assert [o["name"] for o in meta["outputs"]] == ["label", "probabilities"]
+    missing = api.get("/v2/models/other-model")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
+
+
+def test_oip_infer_with_one_matrix_tensor(api, feature_rows, expected):
+    columns = list(feature_rows[0])
+    data = [[row[c] for c in columns] for row in feature_rows[:3]]
+    body = {
+        "id": "req-1",
+        "inputs": [
+            {
+                "name": "input-0",
+                "shape": [3, 30],
+                "datatype": "FP64",
+                "data": [v for row in data for v in row],
+            }
+        ],
+    }
+    response = api.post(f"/v2/models/{NAME}/infer", json=body)
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert out["id"] == "req-1" and out["model_version"] == "1"
+    label, proba = out["outputs"]
+    assert label == {"name": "label", "datatype": "INT64", "shape": [3], "data": expected}
+    assert proba["shape"] == [3, 2] and len(proba["data"]) == 6
+
+
+def test_oip_infer_with_one_tensor_per_column_and_an_output_filter(api, feature_rows, expected):
+    rows = feature_rows[:3]
+    inputs = [
+        {"name": c, "shape": [3], "datatype": "FP64", "data": [r[c] for r in rows]}
+        for c in reversed(list(rows[0]))
+    ]
+    body = {"inputs": inputs, "outputs": [{"name": "label"}]}
+    out = api.post(f"/v2/models/{NAME}/infer", json=body).json()
+    assert [o["name"] for o in out["outputs"]] == ["label"]
+    assert out["outputs"][0]["data"] == expected
+
+
+@pytest.mark.parametrize(
+    ("tensor", "field"),
+    [
+        ({"name": "x", "shape": [2, 30], "datatype": "FP64", "data": [1.0] * 59}, "inputs[0].data"),
+        (
+            {"name": "x", "shape": [1, 29], "datatype": "FP64", "data": [1.0] * 29},
+            "inputs[0].shape",
+        ),
+        (
+            {"name": "x", "shape": [1, 30], "datatype": "BYTES", "data": [1.0] * 30},
+            "inputs[0].datatype",
+        ),
+        (
+            {"name": "x", "shape": [1, 30], "datatype": "INT64", "data": [1.5] * 30},
+            "inputs[0].data",
+        ),
+        (
+            {"name": "x", "shape": [1, 30], "datatype": "FP64", "data": [True] * 30},
+            "inputs[0].data",
+        ),
+    ],
+)
+def test_oip_infer_refusals_name_the_tensor(api, tensor, field):
+    response = api.post(f"/v2/models/{NAME}/infer", json={"inputs": [tensor]})
+    assert response.status_code == 422
+    fields = [d["field"] for d in response.json()["error"]["details"]]
+    assert any(f.startswith(field) for f in fields), fields
+
+
+def test_oip_unknown_output_is_refused(api, feature_rows):
+    tensor = {"name": "x", "shape": [1, 30], "datatype": "FP64", "data": [1.0] * 30}
+    response = api.post(
+        f"/v2/models/{NAME}/infer", json={"inputs": [tensor], "outputs": [{"name": "logits"}]}
+    )
+    assert response.status_code == 422
+
+
+def test_model_info_describes_what_is_served(api):
+    info = api.get("/v1/model").json()
+    assert info["name"] == NAME and info["version"] == "1" and info["alias"] == "champion"
+    assert info["metrics"]["roc_auc"] > 0.97
+    assert len(info["dataset_sha256"]) == 64 and len(info["artifact_sha256"]) == 64
+    assert info["signature"]["inputs"][0] == {
+        "name": "mean_radius",
+        "type": "double",
+        "required": True,
+    }
+    assert info["signature"]["classes"] == ["0", "1"]
+    assert info["engine"] == "numpy-linear" and info["drift_reference"] is True
+    assert info["run_id"] and info["loaded_at"]
