@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from app.auth import KeyFileError
 from app.logging_setup import configure_logging
 from app.main import create_app
+from app.server import DrainingServer
 from app.settings import ApiSettings
 
 
@@ -21,7 +22,7 @@ def main() -> None:
     except (ValidationError, KeyFileError) as exc:
         print(f"refusing to start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -32,6 +33,8 @@ def main() -> None:
         http="httptools",
         loop="uvloop",
     )
+    state = app.state.mlsys
+    DrainingServer(config, settings.shutdown_drain_seconds, state.draining.set).run()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Literal
 
 import numpy as np
@@ -40,20 +41,37 @@ def from_records(
     rows: list[dict[str, float]], columns: list[InputColumn], extra: Literal["reject", "ignore"]
 ) -> np.ndarray:
     names = [c.name for c in columns]
+    pick = itemgetter(*names)
+    try:
+        values = [pick(row) for row in rows]
+    except KeyError:
+        return _from_records_with_problems(rows, columns, extra)
+    if extra == "reject" and any(len(row) != len(names) for row in rows):
+        # Every name was found, so a longer row can only mean columns we do not know.
+        return _from_records_with_problems(rows, columns, extra)
+    matrix = np.array(values, dtype=np.float64).reshape(len(rows), len(names))
+    problems = _check_integers(matrix, columns, "rows")
+    if problems:
+        raise _refuse(problems)
+    return matrix
+
+
+def _from_records_with_problems(
+    rows: list[dict[str, float]], columns: list[InputColumn], extra: Literal["reject", "ignore"]
+) -> np.ndarray:
+    """The slow path: walk every row to name each missing or unknown column."""
+    names = [c.name for c in columns]
     known = set(names)
     details: list[ErrorDetail] = []
     matrix = np.empty((len(rows), len(columns)), dtype=np.float64)
     for i, row in enumerate(rows):
-        try:
-            matrix[i] = [row[name] for name in names]
-        except KeyError:
-            # Optional columns the client left out reach the model as NaN.
-            matrix[i] = [row.get(name, np.nan) for name in names]
-            details.extend(
-                ErrorDetail(field=f"rows[{i}].{c.name}", message="required column is missing")
-                for c in columns
-                if c.required and c.name not in row
-            )
+        # Optional columns the client left out reach the model as NaN.
+        matrix[i] = [row.get(name, np.nan) for name in names]
+        details.extend(
+            ErrorDetail(field=f"rows[{i}].{c.name}", message="required column is missing")
+            for c in columns
+            if c.required and c.name not in row
+        )
         if extra == "reject" and not known.issuperset(row):
             details.extend(
                 ErrorDetail(

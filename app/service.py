@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 from starlette.requests import Request
@@ -25,6 +26,7 @@ class AppState:
     keys: KeyStore | None
     limiter: RateLimiter
     shadow: ShadowScorer | None
+    draining: threading.Event = field(default_factory=threading.Event)
 
 
 def state_of(request: Request) -> AppState:
@@ -64,6 +66,13 @@ def authorize(request: Request, state: AppState, scope: str) -> ApiKey:
             headers={"Retry-After": retry_after_header(wait)},
         )
     return key
+
+
+def ready_model(state: AppState) -> LoadedModel:
+    """For readiness probes: 503 while draining for shutdown, as well as before a model."""
+    if state.draining.is_set():
+        raise ApiError(503, "draining", "shutting down; send new requests elsewhere")
+    return current_model(state)
 
 
 def current_model(state: AppState) -> LoadedModel:

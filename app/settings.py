@@ -33,6 +33,12 @@ class ApiSettings(BaseSettings):
     metrics_port: int | None = Field(
         default=9090, ge=1, le=65535, description="Prometheus port, never exposed by the gateway."
     )
+    shutdown_drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="After SIGTERM, how long readiness fails while requests are still served, "
+        "so the load balancer stops routing before the listener closes.",
+    )
     shutdown_grace_seconds: float = Field(
         default=20.0, ge=0, description="How long in-flight requests may finish after SIGTERM."
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from app.errors import ErrorResponse
 from app.schemas import HealthResponse, ReadyResponse
-from app.service import current_model, state_of
+from app.service import ready_model, state_of
 
 router = APIRouter(tags=["health"])
 
@@ -20,11 +20,11 @@ async def healthz() -> HealthResponse:
 @router.get(
     "/readyz",
     response_model=ReadyResponse,
-    responses={503: {"model": ErrorResponse, "description": "No model loaded yet."}},
+    responses={503: {"model": ErrorResponse, "description": "No model yet, or draining."}},
 )
 async def readyz(request: Request) -> ReadyResponse:
     """Ready once a model is loaded; stays ready while a newer version fails to load."""
-    model = current_model(state_of(request))
+    model = ready_model(state_of(request))
     return ReadyResponse(
         status="ready", model_name=model.version.name, model_version=model.version.version
     )

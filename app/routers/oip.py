@@ -16,7 +16,14 @@ from app.model_runtime import LoadedModel
 from app.responses import FastJSONResponse
 from app.routers.predict import REFUSALS, json_body, parse_body
 from app.schemas import Number
-from app.service import authorize, check_row_count, current_model, score, state_of
+from app.service import (
+    authorize,
+    check_row_count,
+    current_model,
+    ready_model,
+    score,
+    state_of,
+)
 
 router = APIRouter(prefix="/v2", tags=["open-inference-protocol"])
 infer_router = APIRouter(prefix="/v2", tags=["open-inference-protocol"], route_class=DirectRoute)
@@ -124,7 +131,7 @@ async def live() -> dict[str, bool]:
 
 @router.get("/health/ready", responses={503: {"model": ErrorResponse}})
 async def ready(request: Request) -> dict[str, bool]:
-    current_model(state_of(request))
+    ready_model(state_of(request))
     return {"ready": True}
 
 

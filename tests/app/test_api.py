@@ -222,3 +222,12 @@ def test_no_stack_trace_leaks_from_an_unexpected_error(api: TestClient, monkeypa
     assert response.status_code == 500
     assert _error(response)["code"] == "internal_error"
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def test_readiness_fails_while_draining_but_requests_are_still_served(
+    api: TestClient, feature_rows
+):
+    api.app.state.mlsys.draining.set()
+    assert _error(api.get("/readyz"))["code"] == "draining"
+    assert api.get("/v2/health/ready").status_code == 503
+    assert api.post("/v1/predict", json={"rows": feature_rows[:1]}).status_code == 200

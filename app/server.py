@@ -1,0 +1,40 @@
+"""uvicorn with a drain phase: on SIGTERM, fail readiness first, keep serving, then stop.
+
+Kubernetes removes a pod from its Service only after readiness fails; stopping the listener
+at once would reset connections that were already on their way. So the first SIGTERM only
+marks the app as draining for ``drain_seconds``; then uvicorn's own graceful shutdown stops
+accepting and lets in-flight requests finish within the grace period. A second signal
+stops at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+import uvicorn
+
+log = logging.getLogger("mlsys.api")
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(
+        self, config: uvicorn.Config, drain_seconds: float, on_drain: Callable[[], None]
+    ) -> None:
+        super().__init__(config)
+        self._drain_seconds = drain_seconds
+        self._on_drain = on_drain
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining or self._drain_seconds <= 0:
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        self._on_drain()
+        log.info("draining before shutdown", extra={"drain_seconds": self._drain_seconds})
+        timer = threading.Timer(self._drain_seconds, super().handle_exit, args=(sig, None))
+        timer.daemon = True
+        timer.start()
