@@ -45,8 +45,20 @@ test-fast: install
 test: lint
 	$(BIN)/pytest
 
-bench: install
-	$(BIN)/python -m tests.benchmarks.api_vs_mlflow
+# The API under test runs from a virtualenv with only the `app` group, as in the image
+# (no pandas or pytest for scikit-learn and skops to pick up at import time).
+APP_VENV := build/app-venv
+APP_STAMP := $(APP_VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
+
+$(APP_STAMP): pyproject.toml requirements.lock
+	@test -x $(APP_VENV)/bin/python || $(PYTHON) -m venv $(APP_VENV)
+	$(PYTHON) -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['app']))" > $(APP_VENV)/requirements.txt
+	$(APP_VENV)/bin/python -m pip install --quiet -c requirements.lock -r $(APP_VENV)/requirements.txt
+	@rm -f $(APP_VENV)/.installed-*
+	@touch $@
+
+bench: install $(APP_STAMP)
+	BENCH_API_PYTHON=$(APP_VENV)/bin/python $(BIN)/python -m tests.benchmarks.api_vs_mlflow
 
 train: install
 	$(BIN)/python -m training run
