@@ -25,6 +25,9 @@ _IMAGE_WITH_DIGEST = re.compile(
     r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$"
 )
 _ROLE_ARN = re.compile(r"^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
+_OIDC_ARN = re.compile(
+    r"^arn:aws:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+)
 _REPO = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 _DNS = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -51,6 +54,7 @@ class StackConfig:
     nat_mode: str
     interface_endpoints: bool
     cluster_version: str
+    cluster_api_cidrs: tuple[str, ...]
     admin_role_arn: str
     system_nodes: NodeGroupConfig
     workload_nodes: NodeGroupConfig
@@ -62,6 +66,7 @@ class StackConfig:
     db_backup_retention_days: int
     dr_region: str | None
     github_repository: str
+    github_oidc_provider_arn: str | None
     domain: str
     letsencrypt_email: str
     app_image: str
@@ -70,6 +75,11 @@ class StackConfig:
     @property
     def is_prod(self) -> bool:
         return self.environment == "prod"
+
+    @property
+    def prefix(self) -> str:
+        """Every physical name starts with this, which is what the deploy role may touch."""
+        return f"{PROJECT}-{self.environment}"
 
     @property
     def tags(self) -> dict[str, str]:
@@ -92,6 +102,7 @@ KEYS: dict[str, tuple[str, bool]] = {
     "natMode": ("string", True),
     "interfaceEndpoints": ("boolean", True),
     "clusterVersion": ("string", True),
+    "clusterApiCidrs": ("array", True),
     "adminRoleArn": ("string", True),
     "systemNodeInstanceTypes": ("array", True),
     "systemNodeMin": ("integer", True),
@@ -109,6 +120,7 @@ KEYS: dict[str, tuple[str, bool]] = {
     "dbBackupRetentionDays": ("integer", True),
     "drRegion": ("string", False),
     "githubRepository": ("string", True),
+    "githubOidcProviderArn": ("string", False),
     "domain": ("string", True),
     "letsencryptEmail": ("string", True),
     "appImage": ("string", True),
@@ -161,6 +173,15 @@ def _vpc_cidr(value: Any) -> str:
             "large enough for 9 subnets over 3 availability zones"
         )
     return str(network)
+
+
+def _api_cidrs(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{_key('clusterApiCidrs')} must be a non-empty list of CIDR blocks")
+    try:
+        return tuple(str(ipaddress.ip_network(item, strict=True)) for item in value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{_key('clusterApiCidrs')} has an invalid CIDR block: {exc}") from None
 
 
 def _nodes(prefix: str, raw: Mapping[str, Any]) -> NodeGroupConfig:
@@ -235,6 +256,7 @@ def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
         nat_mode=_one_of("natMode", raw["natMode"], NAT_MODES),
         interface_endpoints=_bool("interfaceEndpoints", raw["interfaceEndpoints"]),
         cluster_version=_one_of("clusterVersion", raw["clusterVersion"], EKS_VERSIONS),
+        cluster_api_cidrs=_api_cidrs(raw["clusterApiCidrs"]),
         admin_role_arn=_matching(
             "adminRoleArn",
             raw["adminRoleArn"],
@@ -262,6 +284,14 @@ def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
             raw["githubRepository"],
             _REPO,
             "owner/name of the GitHub repository",
+        ),
+        github_oidc_provider_arn=None
+        if raw.get("githubOidcProviderArn") is None
+        else _matching(
+            "githubOidcProviderArn",
+            raw["githubOidcProviderArn"],
+            _OIDC_ARN,
+            "the ARN of an existing token.actions.githubusercontent.com provider",
         ),
         domain=_matching("domain", raw["domain"], _DNS, "a lower-case DNS name"),
         letsencrypt_email=_matching(

@@ -6,7 +6,6 @@ and the prediction API loads the champion from that server.
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import ApiSettings
 from tests.app.conftest import wait_ready
+from tests.postgres import PG, require_postgres
 from tests.servers import free_port, running
 from training.config import load_config
 from training.pipeline import run_all
@@ -26,25 +26,13 @@ from training.workspace import Workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 BUCKET = "mlflow-artifacts"
-
-
-def _postgres_or_skip() -> None:
-    import psycopg2
-
-    try:
-        psycopg2.connect(connect_timeout=3, **PG).close()
-    except psycopg2.OperationalError as exc:
-        if os.environ.get("MLSYS_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required here (MLSYS_REQUIRE_POSTGRES=1) but: {exc}")
-        pytest.skip(f"needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth): {exc}")
 
 
 @pytest.fixture
 def database() -> Iterator[str]:
     """A throw-away database, so runs never see each other's registry."""
-    _postgres_or_skip()
+    require_postgres()
     import psycopg2
 
     name = f"mlsys_{uuid.uuid4().hex[:12]}"

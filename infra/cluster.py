@@ -1,0 +1,292 @@
+"""Cluster: EKS with API-mode access entries, KMS-encrypted secrets, managed AL2023 nodes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from infra.config import NodeGroupConfig
+from infra.iam_documents import pod_identity_trust, service_trust
+from infra.kubeconfig import kubeconfig_json
+
+LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+AL2023 = "AL2023_x86_64_STANDARD"
+
+
+def managed_policy(name: str) -> str:
+    return f"arn:aws:iam::aws:policy/{name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterArgs:
+    cluster_name: str
+    version: str
+    region: str
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    api_allowed_cidrs: tuple[str, ...]
+    admin_role_arn: str
+    deploy_role_arns: Sequence[pulumi.Input[str]]
+    system_nodes: NodeGroupConfig
+    workload_nodes: NodeGroupConfig
+    tags: dict[str, str]
+
+
+def vpc_cni_configuration() -> str:
+    """Network policy enforcement in the VPC CNI, so NetworkPolicies actually bite."""
+    return json.dumps({"enableNetworkPolicy": "true"})
+
+
+def gp3_storage_class() -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "gp3",
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "ebs.csi.aws.com",
+        "parameters": {"type": "gp3", "encrypted": "true", "fsType": "ext4"},
+        "volume_binding_mode": "WaitForFirstConsumer",
+        "allow_volume_expansion": True,
+        "reclaim_policy": "Delete",
+    }
+
+
+class Cluster(pulumi.ComponentResource):
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    node_security_group_id: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlsys:cluster:Cluster", name, None, opts)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.secrets_key = aws.kms.Key(
+            f"{name}-secrets-key",
+            description=f"{args.cluster_name} Kubernetes secrets",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=args.tags,
+            opts=self._child,
+        )
+        self.cluster = self._control_plane()
+        self._access_entries()
+        self.node_role = self._role(
+            "node",
+            service_trust("ec2.amazonaws.com"),
+            ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly"],
+        )
+        self.node_groups = [
+            self._node_group("system", args.system_nodes),
+            self._node_group("workload", args.workload_nodes),
+        ]
+        self._addons()
+        self.name = self.cluster.name
+        self.endpoint = self.cluster.endpoint
+        self.node_security_group_id = self.cluster.vpc_config.cluster_security_group_id
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
+            ).apply(lambda a: kubeconfig_json(a[0], a[1], a[2], args.region))
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_groups),
+        )
+        self._storage_class()
+        self.register_outputs(
+            {"name": self.name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig}
+        )
+
+    def _role(self, purpose: str, trust: dict[str, object], policies: list[str]) -> aws.iam.Role:
+        role = aws.iam.Role(
+            f"{self._name}-{purpose}-role",
+            assume_role_policy=json.dumps(trust),
+            tags=self._args.tags,
+            opts=self._child,
+        )
+        for policy in policies:
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-{purpose}-{policy}",
+                role=role.name,
+                policy_arn=managed_policy(policy),
+                opts=pulumi.ResourceOptions(parent=role),
+            )
+        return role
+
+    def _control_plane(self) -> aws.eks.Cluster:
+        args = self._args
+        role = self._role("cluster", service_trust("eks.amazonaws.com"), ["AmazonEKSClusterPolicy"])
+        return aws.eks.Cluster(
+            f"{self._name}-eks",
+            name=args.cluster_name,
+            version=args.version,
+            role_arn=role.arn,
+            vpc_config={
+                "subnet_ids": list(args.private_subnet_ids),
+                "endpoint_private_access": True,
+                "endpoint_public_access": True,
+                "public_access_cidrs": list(args.api_allowed_cidrs),
+            },
+            access_config={
+                "authentication_mode": "API",
+                "bootstrap_cluster_creator_admin_permissions": False,
+            },
+            encryption_config={
+                "resources": ["secrets"],
+                "provider": {"key_arn": self.secrets_key.arn},
+            },
+            enabled_cluster_log_types=LOG_TYPES,
+            bootstrap_self_managed_addons=False,
+            upgrade_policy={"support_type": "STANDARD"},
+            tags=args.tags,
+            opts=self._child,
+        )
+
+    def _access_entries(self) -> None:
+        principals: list[tuple[str, pulumi.Input[str]]] = [("admin", self._args.admin_role_arn)]
+        principals += [(f"deploy-{i}", arn) for i, arn in enumerate(self._args.deploy_role_arns)]
+        for label, arn in principals:
+            entry = aws.eks.AccessEntry(
+                f"{self._name}-access-{label}",
+                cluster_name=self.cluster.name,
+                principal_arn=arn,
+                type="STANDARD",
+                tags=self._args.tags,
+                opts=self._child,
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{self._name}-access-{label}-admin",
+                cluster_name=self.cluster.name,
+                principal_arn=arn,
+                policy_arn=ADMIN_POLICY,
+                access_scope={"type": "cluster"},
+                opts=pulumi.ResourceOptions(parent=entry),
+            )
+
+    def _node_group(self, role: str, sizes: NodeGroupConfig) -> aws.eks.NodeGroup:
+        template = aws.ec2.LaunchTemplate(
+            f"{self._name}-{role}-lt",
+            # IMDSv2 only, one hop: pods get AWS access from Pod Identity, never the node role.
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": 1,
+            },
+            block_device_mappings=[
+                {
+                    "device_name": "/dev/xvda",
+                    "ebs": {
+                        "volume_size": 50,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                }
+            ],
+            tag_specifications=[
+                {"resource_type": "instance", "tags": self._args.tags},
+                {"resource_type": "volume", "tags": self._args.tags},
+            ],
+            tags=self._args.tags,
+            opts=self._child,
+        )
+        return aws.eks.NodeGroup(
+            f"{self._name}-{role}-nodes",
+            cluster_name=self.cluster.name,
+            node_role_arn=self.node_role.arn,
+            subnet_ids=list(self._args.private_subnet_ids),
+            ami_type=AL2023,
+            capacity_type="ON_DEMAND",
+            instance_types=list(sizes.instance_types),
+            scaling_config={
+                "min_size": sizes.min_size,
+                "desired_size": sizes.desired_size,
+                "max_size": sizes.max_size,
+            },
+            update_config={"max_unavailable": 1},
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            labels={"mlsys.io/node-role": role},
+            tags={
+                **self._args.tags,
+                f"k8s.io/cluster-autoscaler/{self._args.cluster_name}": "owned",
+                "k8s.io/cluster-autoscaler/enabled": "true",
+            },
+            # The autoscaler owns desired size after creation.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+        )
+
+    def _addons(self) -> None:
+        cni_role = self._role("vpc-cni", pod_identity_trust(), ["AmazonEKS_CNI_Policy"])
+        ebs_role = self._role(
+            "ebs-csi", pod_identity_trust(), ["service-role/AmazonEBSCSIDriverPolicy"]
+        )
+        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=self.node_groups)
+        agent = aws.eks.Addon(
+            f"{self._name}-pod-identity-agent",
+            cluster_name=self.cluster.name,
+            addon_name="eks-pod-identity-agent",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._args.tags,
+            opts=self._child,
+        )
+        aws.eks.Addon(
+            f"{self._name}-vpc-cni",
+            cluster_name=self.cluster.name,
+            addon_name="vpc-cni",
+            configuration_values=vpc_cni_configuration(),
+            pod_identity_associations=[{"role_arn": cni_role.arn, "service_account": "aws-node"}],
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[agent]),
+        )
+        aws.eks.Addon(
+            f"{self._name}-kube-proxy",
+            cluster_name=self.cluster.name,
+            addon_name="kube-proxy",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._args.tags,
+            opts=self._child,
+        )
+        aws.eks.Addon(
+            f"{self._name}-coredns",
+            cluster_name=self.cluster.name,
+            addon_name="coredns",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._args.tags,
+            opts=after_nodes,
+        )
+        self.ebs_addon = aws.eks.Addon(
+            f"{self._name}-ebs-csi",
+            cluster_name=self.cluster.name,
+            addon_name="aws-ebs-csi-driver",
+            pod_identity_associations=[
+                {"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}
+            ],
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._args.tags,
+            opts=after_nodes,
+        )
+
+    def _storage_class(self) -> None:
+        spec = gp3_storage_class()
+        k8s.storage.v1.StorageClass(
+            f"{self._name}-gp3",
+            metadata=spec["metadata"],
+            provisioner=spec["provisioner"],
+            parameters=spec["parameters"],
+            volume_binding_mode=spec["volume_binding_mode"],
+            allow_volume_expansion=spec["allow_volume_expansion"],
+            reclaim_policy=spec["reclaim_policy"],
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.provider, depends_on=[self.ebs_addon]
+            ),
+        )

@@ -1,0 +1,263 @@
+"""Database: private, encrypted RDS PostgreSQL with SSL forced and a generated password."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+ADMIN_USER = "mlsys_admin"
+DATABASES = ("mlflow", "airflow")
+PORT = 5432
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseArgs:
+    identifier: str
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    client_security_group_id: pulumi.Input[str]
+    instance_class: str
+    engine_major: str
+    allocated_storage_gb: int
+    multi_az: bool
+    deletion_protection: bool
+    backup_retention_days: int
+    final_snapshot: bool
+    tags: dict[str, str]
+    k8s_provider: k8s.Provider
+
+
+def parameters(engine_major: str) -> dict[str, Any]:
+    """Parameter group settings: clients must use TLS; slow and connection events are logged."""
+    return {
+        "family": f"postgres{engine_major}",
+        "parameters": [
+            {"name": "rds.force_ssl", "value": "1"},
+            {"name": "log_connections", "value": "1"},
+            {"name": "log_min_duration_statement", "value": "1000"},
+        ],
+    }
+
+
+def create_databases_script(databases: tuple[str, ...] = DATABASES) -> str:
+    """Idempotent: creates each database once; safe to re-run on every deploy."""
+    statements = [
+        f"SELECT 'CREATE DATABASE {db}' WHERE NOT EXISTS "  # noqa: S608 - names are our constants
+        f"(SELECT FROM pg_database WHERE datname = '{db}')\\gexec"
+        for db in databases
+    ]
+    return "\n".join(statements) + "\n"
+
+
+def init_job_spec(secret_name: str, image: str) -> dict[str, Any]:
+    """A restricted-PSS Job that runs psql against RDS with the admin secret."""
+    env_from_secret = [
+        {"name": var, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+        for var, key in (("PGHOST", "host"), ("PGUSER", "username"), ("PGPASSWORD", "password"))
+    ]
+    return {
+        "backoffLimit": 6,
+        "ttlSecondsAfterFinished": 3600,
+        "template": {
+            "spec": {
+                "restartPolicy": "OnFailure",
+                "automountServiceAccountToken": False,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 70,
+                    "runAsGroup": 70,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": [
+                    {
+                        "name": "psql",
+                        "image": image,
+                        # psql -c takes no backslash commands, so \gexec reads the script on stdin.
+                        "command": [
+                            "sh",
+                            "-c",
+                            'printf "%s" "$CREATE_DATABASES" | psql -v ON_ERROR_STOP=1 -d postgres',
+                        ],
+                        "env": [
+                            *env_from_secret,
+                            {"name": "PGSSLMODE", "value": "require"},
+                            {"name": "PGPORT", "value": str(PORT)},
+                            {"name": "CREATE_DATABASES", "value": create_databases_script()},
+                        ],
+                        "securityContext": {
+                            "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                        "resources": {
+                            "requests": {"cpu": "50m", "memory": "64Mi"},
+                            "limits": {"memory": "128Mi"},
+                        },
+                    }
+                ],
+            }
+        },
+    }
+
+
+class Database(pulumi.ComponentResource):
+    endpoint: pulumi.Output[str]
+    address: pulumi.Output[str]
+    secret_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlsys:database:Database", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{args.identifier} storage and secret",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=args.tags,
+            opts=child,
+        )
+        group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="PostgreSQL from the EKS nodes only",
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": PORT,
+                    "to_port": PORT,
+                    "security_groups": [args.client_security_group_id],
+                    "description": "PostgreSQL from cluster nodes",
+                }
+            ],
+            egress=[],
+            tags=args.tags,
+            opts=child,
+        )
+        subnets = aws.rds.SubnetGroup(
+            f"{name}-subnets", subnet_ids=list(args.subnet_ids), tags=args.tags, opts=child
+        )
+        params = parameters(args.engine_major)
+        parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=params["family"],
+            parameters=params["parameters"],
+            tags=args.tags,
+            opts=child,
+        )
+        # Generated here, stored encrypted in state and in Secrets Manager; never in config.
+        password = random.RandomPassword(
+            f"{name}-password",
+            length=40,
+            special=True,
+            override_special="!#$%^&*()-_=+[]{}<>:?",
+            opts=child,
+        )
+        self.instance = aws.rds.Instance(
+            f"{name}-postgres",
+            identifier=args.identifier,
+            engine="postgres",
+            engine_version=args.engine_major,
+            instance_class=args.instance_class,
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.allocated_storage_gb * 4,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            db_name=DATABASES[0],
+            username=ADMIN_USER,
+            password=password.result,
+            port=PORT,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[group.id],
+            parameter_group_name=parameter_group.name,
+            publicly_accessible=False,
+            multi_az=args.multi_az,
+            deletion_protection=args.deletion_protection,
+            backup_retention_period=args.backup_retention_days,
+            backup_window="02:00-03:00",
+            maintenance_window="sun:03:30-sun:04:30",
+            copy_tags_to_snapshot=True,
+            skip_final_snapshot=not args.final_snapshot,
+            final_snapshot_identifier=f"{args.identifier}-final" if args.final_snapshot else None,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=key.arn,
+            performance_insights_retention_period=7,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            iam_database_authentication_enabled=True,
+            auto_minor_version_upgrade=True,
+            apply_immediately=False,
+            tags=args.tags,
+            opts=child,
+        )
+        connection = pulumi.Output.json_dumps(
+            {
+                "engine": "postgres",
+                "host": self.instance.address,
+                "port": PORT,
+                "username": ADMIN_USER,
+                "password": password.result,
+                "dbname": DATABASES[0],
+            }
+        )
+        secret = aws.secretsmanager.Secret(
+            f"{name}-admin-secret",
+            name_prefix=f"{args.identifier}-admin-",
+            kms_key_id=key.arn,
+            description="RDS master credentials",
+            recovery_window_in_days=7,
+            tags=args.tags,
+            opts=child,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-admin-secret-value",
+            secret_id=secret.id,
+            secret_string=connection,  # secret already: it holds the password
+            opts=pulumi.ResourceOptions(parent=secret),
+        )
+        self._create_databases(name, args, password)
+        self.endpoint = self.instance.endpoint
+        self.address = self.instance.address
+        self.secret_arn = secret.arn
+        self.register_outputs({"endpoint": self.endpoint, "secret_arn": self.secret_arn})
+
+    def _create_databases(
+        self, name: str, args: DatabaseArgs, password: random.RandomPassword
+    ) -> None:
+        opts = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata={
+                "name": "platform-db",
+                "labels": {
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                },
+            },
+            opts=opts,
+        )
+        secret = k8s.core.v1.Secret(
+            f"{name}-admin",
+            metadata={"name": "postgres-admin", "namespace": namespace.metadata.name},
+            type="Opaque",
+            string_data={
+                "host": self.instance.address,
+                "username": ADMIN_USER,
+                "password": password.result,
+            },
+            opts=opts,
+        )
+        job_spec: Any = init_job_spec("postgres-admin", f"postgres:{args.engine_major}-alpine")
+        k8s.batch.v1.Job(
+            f"{name}-create-databases",
+            metadata={"name": "create-databases", "namespace": namespace.metadata.name},
+            spec=job_spec,
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.k8s_provider, depends_on=[secret, self.instance]
+            ),
+        )

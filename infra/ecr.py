@@ -1,0 +1,87 @@
+"""Container registry: one ECR repository per image, immutable tags, scanned on push."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+IMAGES = ("app", "training")
+
+
+def lifecycle_policy(keep_tagged: int = 50, untagged_days: int = 7) -> dict[str, Any]:
+    """Untagged layers go after a week; only the newest tagged images are kept."""
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "expire untagged images",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": untagged_days,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": f"keep the newest {keep_tagged} images",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": keep_tagged,
+                },
+                "action": {"type": "expire"},
+            },
+        ]
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerRegistryArgs:
+    prefix: str
+    tags: dict[str, str]
+
+
+class ContainerRegistry(pulumi.ComponentResource):
+    repository_urls: dict[str, pulumi.Output[str]]
+    repository_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("mlsys:registry:ContainerRegistry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{args.prefix} container images",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=args.tags,
+            opts=child,
+        )
+        self.repository_urls, self.repository_arns = {}, {}
+        for image in IMAGES:
+            repo = aws.ecr.Repository(
+                f"{name}-{image}",
+                name=f"{args.prefix}-{image}",
+                image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration={"scan_on_push": True},
+                encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
+                force_delete=False,
+                tags=args.tags,
+                opts=child,
+            )
+            aws.ecr.LifecyclePolicy(
+                f"{name}-{image}-lifecycle",
+                repository=repo.name,
+                policy=json.dumps(lifecycle_policy()),
+                opts=pulumi.ResourceOptions(parent=repo),
+            )
+            self.repository_urls[image] = repo.repository_url
+            self.repository_arns[image] = repo.arn
+        self.register_outputs({"repository_urls": self.repository_urls})

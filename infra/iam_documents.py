@@ -1,0 +1,138 @@
+"""IAM policy documents as plain dicts: every statement scoped to ARNs unless AWS forbids it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Document = dict[str, Any]
+
+
+def document(*statements: dict[str, Any]) -> Document:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": sorted(actions), "Resource": resources, **extra}
+
+
+def service_trust(*services: str) -> Document:
+    return document(
+        {"Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"}
+    )
+
+
+def pod_identity_trust() -> Document:
+    """EKS Pod Identity: the agent assumes the role and tags the session with pod details."""
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }
+    )
+
+
+def github_oidc_trust(provider_arn: str, repository: str, environment: str) -> Document:
+    """Only workflows of ``repository`` running in GitHub environment ``environment``."""
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": (
+                        f"repo:{repository}:environment:{environment}"
+                    ),
+                }
+            },
+        }
+    )
+
+
+def bucket_read(bucket_arn: str, key_arn: str, prefix: str = "*") -> list[dict[str, Any]]:
+    return [
+        allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket_arn]),
+        allow(["s3:GetObject", "s3:GetObjectVersion"], [f"{bucket_arn}/{prefix}"]),
+        allow(["kms:Decrypt", "kms:DescribeKey"], [key_arn]),
+    ]
+
+
+def bucket_write(bucket_arn: str, key_arn: str, prefix: str = "*") -> list[dict[str, Any]]:
+    return [
+        allow(["s3:ListBucket", "s3:GetBucketLocation"], [bucket_arn]),
+        allow(
+            [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+            ],
+            [f"{bucket_arn}/{prefix}"],
+        ),
+        allow(
+            [
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GenerateDataKey",
+                "kms:ReEncrypt*",
+            ],
+            [key_arn],
+        ),
+    ]
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> Document:
+    """Deny any request that does not use TLS (AWS's recommended bucket guardrail)."""
+    return document(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
+
+
+def velero(bucket_arn: str, key_arn: str, region: str, account: str) -> Document:
+    # Describe* calls take no resource ARNs: AWS requires "*" there, and only there.
+    # Snapshot and volume calls are held to this account's and region's ARNs.
+    return document(
+        *bucket_write(bucket_arn, key_arn),
+        allow(["ec2:DescribeVolumes", "ec2:DescribeSnapshots"], ["*"]),
+        allow(
+            ["ec2:CreateSnapshot", "ec2:CreateTags", "ec2:CreateVolume", "ec2:DeleteSnapshot"],
+            [
+                f"arn:aws:ec2:{region}:{account}:volume/*",
+                f"arn:aws:ec2:{region}::snapshot/*",
+            ],
+        ),
+    )
+
+
+def kms_use(key_arn: str) -> Document:
+    return document(allow(["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"], [key_arn]))
+
+
+def replication(source_arn: str, source_key: str, target_arn: str, target_key: str) -> Document:
+    return document(
+        allow(["s3:GetReplicationConfiguration", "s3:ListBucket"], [source_arn]),
+        allow(
+            [
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionTagging",
+            ],
+            [f"{source_arn}/*"],
+        ),
+        allow(
+            ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"], [f"{target_arn}/*"]
+        ),
+        allow(["kms:Decrypt"], [source_key]),
+        allow(["kms:Encrypt", "kms:GenerateDataKey"], [target_key]),
+    )
