@@ -8,12 +8,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export MLSYS_HOME ?= $(CURDIR)/.mlsys
 
-.PHONY: help install lock lint format typecheck test test-fast demo train serve bench clean
+.PHONY: help install lock lint format typecheck test test-fast demo train serve bench plan plan-diff clean
 
 help:
 	@echo "make demo       train, promote and serve the model on http://$(HOST):$(PORT)"
 	@echo "make test       lint, type-check and run the whole test suite"
 	@echo "make lint       ruff (lint + format check) and mypy"
+	@echo "make plan STACK=dev   the Pulumi program under mocks: build/plan/<stack>/"
+	@echo "make plan-diff A=dev B=prod   resource counts and settings that differ"
 	@echo "make bench      this API against mlflow models serve; writes docs/benchmarks.md"
 	@echo "make lock       refresh requirements.lock from the current environment"
 
@@ -59,6 +61,15 @@ $(APP_STAMP): pyproject.toml requirements.lock
 
 bench: install $(APP_STAMP)
 	BENCH_API_PYTHON=$(APP_VENV)/bin/python $(BIN)/python -m tests.benchmarks.api_vs_mlflow
+
+STACK ?= dev
+plan: install
+	$(BIN)/python -m infra.offline plan --stack $(STACK)
+
+A ?= dev
+B ?= prod
+plan-diff: install
+	$(BIN)/python -m infra.offline diff $(A) $(B)
 
 train: install
 	$(BIN)/python -m training run
