@@ -1,0 +1,1 @@
+"""Guardrails: plain validator functions, used by the CrossGuard pack and by the tests."""
