@@ -3,13 +3,14 @@
 Kubernetes removes a pod from its Service only after readiness fails; stopping the listener
 at once would reset connections that were already on their way. So the first SIGTERM only
 marks the app as draining for ``drain_seconds``; then uvicorn's own graceful shutdown stops
-accepting and lets in-flight requests finish within the grace period. A second signal
-stops at once.
+accepting and lets in-flight requests finish within the grace period. A second signal, or
+Ctrl-C (SIGINT) at a terminal, skips the drain.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -29,7 +30,8 @@ class DrainingServer(uvicorn.Server):
         self._draining = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self._draining or self._drain_seconds <= 0:
+        # Ctrl-C at a terminal means "stop now"; only SIGTERM (Kubernetes) drains first.
+        if sig != signal.SIGTERM or self._draining or self._drain_seconds <= 0:
             super().handle_exit(sig, frame)
             return
         self._draining = True

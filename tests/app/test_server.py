@@ -108,3 +108,15 @@ def test_sigterm_under_load_drains_and_loses_no_request(
     assert set(outcomes) == {"ok"}, outcomes
     assert 1.0 <= stopped_after < 10  # drained for 1 s, then stopped within the grace period
     assert "draining before shutdown" in log.read_text()
+
+
+def test_ctrl_c_stops_without_draining(trained_home: Path, keys: Keys, tmp_path: Path):
+    port = free_port()
+    env = {**_env(trained_home, keys, port, free_port()), "MLSYS_API_SHUTDOWN_DRAIN_SECONDS": "30"}
+    log = tmp_path / "api.log"
+    with running(
+        [sys.executable, "-m", "app"], f"http://127.0.0.1:{port}/readyz", env=env, log=log
+    ) as process:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) in (0, -signal.SIGINT, 130)
+    assert "draining before shutdown" not in log.read_text()
