@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from infra.config import NodeGroupConfig
 from infra.iam_documents import pod_identity_trust, service_trust
+from infra.kms import customer_key
 from infra.kubeconfig import kubeconfig_json
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -68,13 +69,11 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("mlsys:cluster:Cluster", name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
-        self.secrets_key = aws.kms.Key(
+        self.secrets_key = customer_key(
             f"{name}-secrets-key",
-            description=f"{args.cluster_name} Kubernetes secrets",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=args.tags,
-            opts=self._child,
+            f"{args.cluster_name} Kubernetes secrets",
+            args.tags,
+            self._child,
         )
         self.cluster = self._control_plane()
         self._access_entries()

@@ -11,6 +11,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from infra.kms import customer_key
+
 ADMIN_USER = "mlsys_admin"
 DATABASES = ("mlflow", "airflow")
 PORT = 5432
@@ -114,13 +116,11 @@ class Database(pulumi.ComponentResource):
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlsys:database:Database", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = aws.kms.Key(
+        key = customer_key(
             f"{name}-key",
-            description=f"{args.identifier} storage and secret",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=args.tags,
-            opts=child,
+            f"{args.identifier} storage and secret",
+            args.tags,
+            child,
         )
         group = aws.ec2.SecurityGroup(
             f"{name}-sg",

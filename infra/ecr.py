@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.kms import customer_key
+
 IMAGES = ("app", "training")
 
 
@@ -56,13 +58,11 @@ class ContainerRegistry(pulumi.ComponentResource):
     ):
         super().__init__("mlsys:registry:ContainerRegistry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = aws.kms.Key(
+        key = customer_key(
             f"{name}-key",
-            description=f"{args.prefix} container images",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=args.tags,
-            opts=child,
+            f"{args.prefix} container images",
+            args.tags,
+            child,
         )
         self.repository_urls, self.repository_arns = {}, {}
         for image in IMAGES:

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.iam_documents import replication, service_trust, tls_only_bucket_policy
+from infra.kms import customer_key
 
 PURPOSES = ("mlflow-artifacts", "datasets", "backups")
 
@@ -63,13 +64,11 @@ class ObjectStorage(pulumi.ComponentResource):
         super().__init__("mlsys:storage:ObjectStorage", name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
-        self.key = aws.kms.Key(
+        self.key = customer_key(
             f"{name}-key",
-            description=f"{args.prefix} S3 objects",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=args.tags,
-            opts=self._child,
+            f"{args.prefix} S3 objects",
+            args.tags,
+            self._child,
         )
         self.key_arn = self.key.arn
         self.buckets = {p: self._bucket(p, args.region, self.key) for p in PURPOSES}
@@ -153,14 +152,12 @@ class ObjectStorage(pulumi.ComponentResource):
 
     def _replicate(self, dr_region: str) -> None:
         """Prod survives a regional outage: every bucket copies to a twin in the DR region."""
-        dr_key = aws.kms.Key(
+        dr_key = customer_key(
             f"{self._name}-dr-key",
+            f"{self._args.prefix} S3 DR",
+            self._args.tags,
+            self._child,
             region=dr_region,
-            description=f"{self._args.prefix} S3 DR",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=self._args.tags,
-            opts=self._child,
         )
         role = aws.iam.Role(
             f"{self._name}-replication-role",

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from infra import iam_documents as iam
 from infra import workloads
+from infra.kms import customer_key
 from infra.workloads import ServiceAccountRef
 
 
@@ -35,13 +36,11 @@ class WorkloadIdentities(pulumi.ComponentResource):
         super().__init__("mlsys:identity:WorkloadIdentities", name, None, opts)
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
-        vault_key = aws.kms.Key(
+        vault_key = customer_key(
             f"{name}-vault-unseal",
-            description=f"{args.prefix} Vault auto-unseal",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=args.tags,
-            opts=self._child,
+            f"{args.prefix} Vault auto-unseal",
+            args.tags,
+            self._child,
         )
         self.vault_key_arn = vault_key.arn
         b, key = args.bucket_arns, args.storage_key_arn
