@@ -119,3 +119,18 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+# OpenAPI description of the refusals every model route can answer with.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "Body is not valid JSON.",
+        401: "Missing or unknown API key.",
+        403: "The key lacks the scope.",
+        413: "Body or row count over the configured limit.",
+        422: "Input does not match the model signature.",
+        429: "Rate limit for this key exceeded (see Retry-After).",
+        503: "No model loaded yet.",
+    }.items()
+}

@@ -61,13 +61,12 @@ class ModelManager:
             self._registry = registry_for(self.registry_uri)
         return self._registry
 
-    def _cache_dir(self, version: str) -> Path:
+    def _download_dir(self, version: str) -> tempfile.TemporaryDirectory[str]:
+        """Scratch space for one download; the model lives in memory once it is built."""
         base = self.settings.model_cache_dir
-        if base is None:
-            return Path(tempfile.mkdtemp(prefix=f"mlsys-model-v{version}-"))
-        target = base / self.settings.model_name / version
-        target.mkdir(parents=True, exist_ok=True)
-        return target
+        if base is not None:
+            base.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(prefix=f"mlsys-model-v{version}-", dir=base)
 
     def _load(
         self, alias: str, have: LoadedModel | None
@@ -80,8 +79,9 @@ class ModelManager:
                 return RefreshOutcome.NO_VERSION, None
             if have is not None and have.version.version == version.version:
                 return RefreshOutcome.UNCHANGED, have
-            estimator, folder = fetch_model(registry, version, self._cache_dir(version.version))
-            return RefreshOutcome.LOADED, build_loaded_model(version, estimator, folder)
+            with self._download_dir(version.version) as scratch:
+                estimator, folder = fetch_model(registry, version, Path(scratch))
+                return RefreshOutcome.LOADED, build_loaded_model(version, estimator, folder)
         except Exception as exc:
             reason = type(exc).__name__
             self.metrics.model_load_failures.labels(alias=alias, reason=reason).inc()

@@ -35,6 +35,11 @@ def _error_code(response: Any) -> str | None:
     return str(code) if code else None
 
 
+def embedded_tracking_uri(home: Path) -> str:
+    """The SQLite store that local runs share when no tracking server is configured."""
+    return f"sqlite:///{home.resolve() / 'mlflow.db'}"
+
+
 class RegistryError(RuntimeError):
     """The registry could not be reached or does not hold what we asked for."""
 

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.registry import embedded_tracking_uri
+
 
 class ApiSettings(BaseSettings):
     """Every knob of the prediction API; environment variables use the ``MLSYS_API_`` prefix."""
@@ -24,7 +26,9 @@ class ApiSettings(BaseSettings):
     )
     home: Path = Field(default=Path(".mlsys"), validation_alias="MLSYS_HOME")
     model_cache_dir: Path | None = Field(
-        default=None, description="Where downloaded artifacts go; a temp dir when unset."
+        default=None,
+        description="Scratch folder for model downloads, emptied after each load; the system "
+        "temp dir when unset.",
     )
 
     # Where to listen.
@@ -97,4 +101,4 @@ class ApiSettings(BaseSettings):
 
     def registry_uri(self, environ_uri: str | None) -> str:
         """Explicit setting first, then MLflow's own variable, then the local embedded store."""
-        return self.tracking_uri or environ_uri or f"sqlite:///{self.home.resolve() / 'mlflow.db'}"
+        return self.tracking_uri or environ_uri or embedded_tracking_uri(self.home)

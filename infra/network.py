@@ -81,6 +81,16 @@ class Network(pulumi.ComponentResource):
             opts=self._child,
         )
 
+    def _route(
+        self, tier: str, index: int, subnet: aws.ec2.Subnet, table: aws.ec2.RouteTable
+    ) -> None:
+        aws.ec2.RouteTableAssociation(
+            f"{self._name}-{tier}-rta-{index}",
+            subnet_id=subnet.id,
+            route_table_id=table.id,
+            opts=self._child,
+        )
+
     def _public(self, cidrs: tuple[str, ...]) -> None:
         igw = aws.ec2.InternetGateway(
             f"{self._name}-igw", vpc_id=self.vpc.id, tags=self._args.tags, opts=self._child
@@ -96,12 +106,7 @@ class Network(pulumi.ComponentResource):
         elb = {"kubernetes.io/role/elb": "1"}
         self.public_subnets = [self._subnet("public", i, c, elb) for i, c in enumerate(cidrs)]
         for i, subnet in enumerate(self.public_subnets):
-            aws.ec2.RouteTableAssociation(
-                f"{self._name}-public-rta-{i}",
-                subnet_id=subnet.id,
-                route_table_id=table.id,
-                opts=self._child,
-            )
+            self._route("public", i, subnet, table)
         self.public_subnet_ids = [s.id for s in self.public_subnets]
 
     def _private(self, cidrs: tuple[str, ...]) -> None:
@@ -135,12 +140,7 @@ class Network(pulumi.ComponentResource):
                 routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
                 opts=self._child,
             )
-            aws.ec2.RouteTableAssociation(
-                f"{self._name}-private-rta-{i}",
-                subnet_id=subnet.id,
-                route_table_id=table.id,
-                opts=self._child,
-            )
+            self._route("private", i, subnet, table)
             self.private_route_tables.append(table)
         self.private_subnet_ids = [s.id for s in self.private_subnets]
 
@@ -151,12 +151,7 @@ class Network(pulumi.ComponentResource):
         )
         self.database_subnets = [self._subnet("database", i, c, {}) for i, c in enumerate(cidrs)]
         for i, subnet in enumerate(self.database_subnets):
-            aws.ec2.RouteTableAssociation(
-                f"{self._name}-database-rta-{i}",
-                subnet_id=subnet.id,
-                route_table_id=table.id,
-                opts=self._child,
-            )
+            self._route("database", i, subnet, table)
         self.database_route_table = table
         self.database_subnet_ids = [s.id for s in self.database_subnets]
 

@@ -71,6 +71,8 @@ class ObjectStorage(pulumi.ComponentResource):
             self._child,
         )
         self.key_arn = self.key.arn
+        # Replication must wait for versioning on both sides, so keep them by bucket.
+        self._versioning: dict[str, aws.s3.BucketVersioning] = {}
         self.buckets = {p: self._bucket(p, args.region, self.key) for p in PURPOSES}
         self.bucket_names = {p: b.bucket for p, b in self.buckets.items()}
         self.bucket_arns = {p: b.arn for p, b in self.buckets.items()}
@@ -146,7 +148,6 @@ class ObjectStorage(pulumi.ComponentResource):
             rules=lifecycle_rules(purpose, args.noncurrent_version_days),
             opts=pulumi.ResourceOptions(parent=bucket, depends_on=[versioning]),
         )
-        self._versioning = getattr(self, "_versioning", {})
         self._versioning[f"{purpose}{suffix}"] = versioning
         return bucket
 

@@ -10,6 +10,8 @@ import mlflow
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.registry import embedded_tracking_uri
+
 
 class TrackingSettings(BaseSettings):
     """``MLSYS_HOME`` holds the local store; ``MLFLOW_TRACKING_URI`` switches to a server."""
@@ -26,7 +28,7 @@ class TrackingSettings(BaseSettings):
     )
 
     def embedded_uri(self) -> str:
-        return f"sqlite:///{self.home.resolve() / 'mlflow.db'}"
+        return embedded_tracking_uri(self.home)
 
     def resolved_uri(self) -> str:
         return self.tracking_uri or self.embedded_uri()

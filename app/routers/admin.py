@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
-from app.routers.predict import REFUSALS
+from app.errors import REFUSALS
+from app.model_manager import RefreshOutcome
 from app.service import authorize, current_model, state_of
 
 router = APIRouter(tags=["model"])
@@ -46,12 +48,10 @@ async def reload(request: Request) -> dict[str, Any]:
     """Check the registry now instead of waiting for the next poll (scope `admin`)."""
     state = state_of(request)
     authorize(request, state, "admin")
-    from starlette.concurrency import run_in_threadpool
-
     outcome = await run_in_threadpool(state.manager.refresh)
     current = state.manager.current
     return {
         "outcome": outcome.value,
         "model_version": current.version.version if current else None,
-        "error": state.manager.last_error if outcome.value == "failed" else None,
+        "error": state.manager.last_error if outcome is RefreshOutcome.FAILED else None,
     }

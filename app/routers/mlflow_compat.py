@@ -7,12 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.body import read_capped
+from app.body import json_body, parse_body, read_capped
 from app.direct_route import DirectRoute
-from app.errors import ApiError
+from app.errors import REFUSALS, ApiError
 from app.input_contract import from_records, from_split
 from app.responses import FastJSONResponse
-from app.routers.predict import REFUSALS, json_body, parse_body
 from app.schemas import Number
 from app.service import authorize, check_row_count, current_model, score, state_of
 

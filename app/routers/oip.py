@@ -8,13 +8,12 @@ import numpy as np
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.body import read_capped
+from app.body import json_body, parse_body, read_capped
 from app.direct_route import DirectRoute
-from app.errors import ApiError, ErrorDetail, ErrorResponse
+from app.errors import REFUSALS, ApiError, ErrorDetail, ErrorResponse
 from app.input_contract import from_split
 from app.model_runtime import LoadedModel
 from app.responses import FastJSONResponse
-from app.routers.predict import REFUSALS, json_body, parse_body
 from app.schemas import Number
 from app.service import (
     authorize,

@@ -35,6 +35,10 @@ def physical_name(name: str, inputs: dict[str, Any], key: str = "name") -> str:
     return str(explicit) if explicit else f"{name}-{_digest(name, length=7)}"
 
 
+class UnmockedDataSourceError(LookupError):
+    """The program asked for a data source the mocks do not answer, so the plan would lie."""
+
+
 class PlanMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
@@ -60,7 +64,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": region, "region": region, "id": region}, []
-        raise NotImplementedError(f"no mock for data source {args.token}")
+        raise UnmockedDataSourceError(
+            f"the program calls {args.token}, which the offline plan does not answer; "
+            "add it to PlanMocks.call with a realistic result"
+        )
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         typ, name, inputs = args.typ, args.name, dict(args.inputs)

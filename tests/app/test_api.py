@@ -231,3 +231,11 @@ def test_readiness_fails_while_draining_but_requests_are_still_served(
     assert _error(api.get("/readyz"))["code"] == "draining"
     assert api.get("/v2/health/ready").status_code == 503
     assert api.post("/v1/predict", json={"rows": feature_rows[:1]}).status_code == 200
+
+
+def test_download_scratch_is_emptied_once_the_model_is_loaded(api_settings, keys, tmp_path):
+    scratch = tmp_path / "scratch"
+    settings = api_settings.model_copy(update={"model_cache_dir": scratch})
+    with client_for(settings, keys.predict) as client:
+        wait_ready(client)
+        assert scratch.is_dir() and list(scratch.iterdir()) == []

@@ -41,3 +41,14 @@ def test_diff_shows_what_differs_between_stacks():
         for line in lines
     )
     assert any("multiAz: dev=false prod=true" in line for line in lines)
+
+
+def test_a_data_source_without_a_mock_stops_the_plan():
+    import pulumi
+    import pytest
+
+    from infra.offline.mocks import PlanMocks, UnmockedDataSourceError
+
+    call = pulumi.runtime.MockCallArgs(token="aws:index/getAmi:getAmi", args={}, provider="")
+    with pytest.raises(UnmockedDataSourceError, match="aws:index/getAmi:getAmi"):
+        PlanMocks("eu-west-1").call(call)
