@@ -63,6 +63,11 @@ _REFERENCE_BINS: Final = 10
 _PSI_FLOOR: Final = 1e-4
 
 
+def embedded_tracking_uri(home: Path) -> str:
+    """The SQLite store both sides use when no tracking server is configured."""
+    return f"sqlite:///{home.resolve() / 'mlflow.db'}"
+
+
 class ArtifactError(RuntimeError):
     """A model version's files are missing, altered, or break the contract."""
 

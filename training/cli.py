@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from mlflow.exceptions import MlflowException
 
-from app.artifact import ArtifactError
-from app.registry import RegistryError
+from app.model_contract import CHAMPION, ArtifactError
 from training import pipeline
 from training.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
 from training.ingest import IngestError
+from training.registry import RegistryError
 from training.tracking import TrackingSettings
 from training.validate import DatasetValidationError
 from training.workspace import StepOrderError, Workspace
@@ -37,6 +38,8 @@ _EXPECTED_FAILURES = (
     StepOrderError,
     ArtifactError,
     RegistryError,
+    # The tracking server or store refused a write (unreachable, unauthorised, ...).
+    MlflowException,
 )
 
 
@@ -136,9 +139,7 @@ def run(
 def example_request(
     out: Annotated[Path, typer.Option(help="Where to write the JSON body.")],
     config: ConfigOption = DEFAULT_CONFIG,
-    alias: Annotated[
-        str, typer.Option(help="Registry alias to take the example from.")
-    ] = "champion",
+    alias: Annotated[str, typer.Option(help="Registry alias to take the example from.")] = CHAMPION,
 ) -> None:
     """Write a /v1/predict body built from the served model's stored input example."""
     try:

@@ -11,15 +11,22 @@ from typing import Any
 import mlflow
 import pandas as pd
 import skops.io as sio
+from mlflow import MlflowClient
 
-from app.artifact import load_model, sha256_file
-from app.drift import build_reference
-from app.registry import RegistryError, download_version, registry_for
+from app.model_contract import (
+    DATASET_SHA_TAG,
+    GIT_COMMIT_TAG,
+    INPUT_EXAMPLE_FILE,
+    build_reference,
+    load_model,
+    sha256_file,
+)
 from training import evaluate as evaluation
 from training.config import PipelineConfig
 from training.ingest import ingest
 from training.promote import Decision, promote
 from training.register import Registered, register
+from training.registry import RegistryError, download_file, resolve_alias
 from training.tracking import configure, git_commit
 from training.train import features, hyper_parameters, split_dataset, train
 from training.validate import DatasetValidationError, ValidationReport, validate
@@ -68,10 +75,10 @@ def step_train(config: PipelineConfig, ws: Workspace) -> dict[str, Any]:
         )
         mlflow.set_tags(
             {
-                "dataset_sha256": ingested["sha256"],
+                DATASET_SHA_TAG: ingested["sha256"],
                 "dataset_source": ingested["source"],
                 "dataset_rows": str(ingested["rows"]),
-                "git_commit": git_commit(),
+                GIT_COMMIT_TAG: git_commit(),
             }
         )
     summary = {
@@ -146,13 +153,13 @@ def step_promote(config: PipelineConfig, ws: Workspace) -> Decision:
 def example_request(config: PipelineConfig, alias: str, rows: int = 1) -> dict[str, Any]:
     """A ``/v1/predict`` body made from the input example stored with ``model@alias``."""
     configure(config.experiment)
-    registry = registry_for(mlflow.get_tracking_uri())
-    version = registry.resolve_alias(config.model_name, alias)
+    client = MlflowClient()
+    version = resolve_alias(client, config.model_name, alias)
     if version is None:
         raise RegistryError(f"{config.model_name}@{alias} is not set; run the pipeline first")
     with tempfile.TemporaryDirectory(prefix="mlsys-example-") as tmp:
         example = json.loads(
-            (download_version(registry, version, Path(tmp)) / "input_example.json").read_text()
+            download_file(client, version, INPUT_EXAMPLE_FILE, Path(tmp)).read_text()
         )
     records = [dict(zip(example["columns"], row, strict=True)) for row in example["data"][:rows]]
     return {"rows": records}

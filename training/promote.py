@@ -7,17 +7,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from app.registry import fetch_model, registry_for
+from app.model_contract import CHALLENGER, CHAMPION, DECISION_TAG, PREVIOUS, REASON_TAG
 from training.config import DatasetSpec, PromotionSpec
 from training.evaluate import score
-
-CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
-DECISION_TAG = "promotion_decision"
-REASON_TAG = "promotion_reason"
+from training.registry import load_version, resolve_alias
 
 
 @dataclass(frozen=True)
@@ -30,7 +26,9 @@ class Decision:
     reasons: list[str] = field(default_factory=list)
 
     def render(self) -> str:
-        verdict = "PROMOTED to @champion" if self.promoted else "REJECTED (kept as @challenger)"
+        verdict = (
+            f"PROMOTED to @{CHAMPION}" if self.promoted else f"REJECTED (kept as @{CHALLENGER})"
+        )
         champion = f"v{self.champion_version}" if self.champion_version else "none"
         lines = [
             f"candidate v{self.candidate_version} vs champion {champion}: {verdict}",
@@ -76,30 +74,33 @@ def promote(
     holdout: pd.DataFrame,
     dataset: DatasetSpec,
     spec: PromotionSpec,
+    client: MlflowClient | None = None,
 ) -> Decision:
     """Decide and move the aliases; the champion is re-scored on the candidate's holdout."""
-    client = MlflowClient()
-    registry = registry_for(mlflow.get_tracking_uri())
+    client = client or MlflowClient()
     reasons = gate_failures(candidate_metrics, spec)
-    champion = registry.resolve_alias(model_name, CHAMPION)
-    if champion is not None and champion.version == candidate_version:
-        champion = None
+    champion = resolve_alias(client, model_name, CHAMPION)
+    champion_version = None if champion is None else str(champion.version)
+    if champion_version == candidate_version:
+        champion, champion_version = None, None
     champion_metrics: dict[str, float] = {}
     if champion is not None:
         with tempfile.TemporaryDirectory(prefix="mlsys-champion-") as tmp:
-            champion_model, _ = fetch_model(registry, champion, Path(tmp))
+            champion_model = load_version(client, champion, Path(tmp))
         champion_metrics = score(champion_model, holdout, dataset)
         reasons += regressions(candidate_metrics, champion_metrics, spec)
     promoted = not reasons
     if promoted:
-        if champion is not None:
-            client.set_registered_model_alias(model_name, PREVIOUS, champion.version)
+        if champion_version is not None:
+            client.set_registered_model_alias(model_name, PREVIOUS, champion_version)
         client.set_registered_model_alias(model_name, CHAMPION, candidate_version)
-        challenger = registry.resolve_alias(model_name, CHALLENGER)
-        if challenger is not None and challenger.version == candidate_version:
+        challenger = resolve_alias(client, model_name, CHALLENGER)
+        if challenger is not None and str(challenger.version) == candidate_version:
             client.delete_registered_model_alias(model_name, CHALLENGER)
         reason_text = "passed every threshold" + (
-            " and did not regress against the champion" if champion else " (no champion yet)"
+            " and did not regress against the champion"
+            if champion_version
+            else " (no champion yet)"
         )
     else:
         client.set_registered_model_alias(model_name, CHALLENGER, candidate_version)
@@ -111,7 +112,7 @@ def promote(
     return Decision(
         promoted=promoted,
         candidate_version=candidate_version,
-        champion_version=champion.version if champion else None,
+        champion_version=champion_version,
         candidate_metrics=candidate_metrics,
         champion_metrics=champion_metrics,
         reasons=reasons if reasons else [reason_text],

@@ -12,14 +12,24 @@ from typing import Any
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 
-from app.artifact import MODEL_FILE, sha256_file, types_to_trust, untrusted_types
-from app.registry import (
+from app.model_contract import (
     ARTIFACT_SHA_TAG,
     DATASET_SHA_TAG,
     FEATURES_TAG,
+    GIT_COMMIT_TAG,
     METRIC_TAG_PREFIX,
+    MODEL_FILE,
+    REFERENCE_FILE,
+    UNTRUSTED_TYPES_TAG,
+    ArtifactError,
+    InputColumn,
+    parse_reference,
+    sha256_file,
+    signature_columns,
+    types_to_trust,
+    untrusted_types,
 )
 from training.config import DatasetSpec
 
@@ -39,6 +49,22 @@ def _requirements() -> list[str]:
     return [f"{name}=={package_version(name)}" for name in ("scikit-learn", "skops", "numpy")]
 
 
+def servable_columns(
+    signature: ModelSignature, feature_names: list[str], extra_files: list[Path] | None = None
+) -> list[InputColumn]:
+    """Check a signature (and any reference statistics) against what the API can serve."""
+    columns = signature_columns(signature.inputs.to_dict() if signature.inputs else None)
+    names = [column.name for column in columns]
+    if names != feature_names:
+        raise ArtifactError(
+            f"model signature columns {names} are not the dataset's features {feature_names}"
+        )
+    for path in extra_files or []:
+        if path.name == REFERENCE_FILE:
+            parse_reference(path.read_text(), names)
+    return columns
+
+
 def register(
     model: Any,
     *,
@@ -52,9 +78,17 @@ def register(
     staging_dir: Path,
     extra_files: list[Path] | None = None,
 ) -> Registered:
-    """Log ``model`` into ``run_id``, register a new version and tag it with its provenance."""
+    """Log ``model`` into ``run_id``, register a new version and tag it with its provenance.
+
+    Raises :class:`ArtifactError` before logging anything if the API could not serve it.
+    """
     example = holdout[dataset.feature_names].head(INPUT_EXAMPLE_ROWS).astype("float64")
     signature = infer_signature(example, model.predict(example.to_numpy()))
+    try:
+        servable_columns(signature, dataset.feature_names, extra_files)
+    except ArtifactError as exc:
+        # Refused before anything is logged, rather than by the API when it loads the version.
+        raise ArtifactError(f"refusing to register {model_name}: {exc}") from exc
     local_dir = staging_dir / "registered-model"
     shutil.rmtree(local_dir, ignore_errors=True)
     # MLflow checks the input example through its pyfunc wrapper, which passes a DataFrame to a
@@ -87,8 +121,8 @@ def register(
         ARTIFACT_SHA_TAG: artifact_sha,
         DATASET_SHA_TAG: dataset_sha256,
         FEATURES_TAG: ",".join(dataset.feature_names),
-        "git_commit": commit,
-        "skops_untrusted_types": ",".join(untrusted_types(downloaded)),
+        GIT_COMMIT_TAG: commit,
+        UNTRUSTED_TYPES_TAG: ",".join(untrusted_types(downloaded)),
         **{f"{METRIC_TAG_PREFIX}{name}": f"{value:.6f}" for name, value in metrics.items()},
     }
     for key, value in tags.items():

@@ -10,7 +10,7 @@ import mlflow
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.registry import embedded_tracking_uri
+from app.model_contract import embedded_tracking_uri
 
 
 class TrackingSettings(BaseSettings):

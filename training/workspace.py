@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.drift import REFERENCE_FILE
+from app.model_contract import MODEL_FILE, REFERENCE_FILE
 
 
 class StepOrderError(RuntimeError):
@@ -28,7 +28,7 @@ class Workspace:
 
     @property
     def model(self) -> Path:
-        return self.root / "model.skops"
+        return self.root / MODEL_FILE
 
     @property
     def reference(self) -> Path:

@@ -6,10 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
+from app.model_contract import CHAMPION, ArtifactError
+from training import pipeline
 from training.cli import cli, parse_overrides
 from training.config import ConfigError
+from training.registry import RegistryError
 
 runner = CliRunner()
 
@@ -64,3 +68,53 @@ def test_parse_overrides():
     assert parse_overrides(["a.b=1", "a.c=x", "d=[1, 2]"]) == {"a": {"b": 1, "c": "x"}, "d": [1, 2]}
     with pytest.raises(ConfigError, match="key=value"):
         parse_overrides(["novalue"])
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ArtifactError("model holds untrusted types"),
+        RegistryError("cannot resolve m@champion"),
+        MlflowException("API request to http://mlflow failed"),
+    ],
+    ids=["artifact", "registry", "mlflow"],
+)
+def test_registry_and_artifact_failures_are_one_clear_message(
+    error: Exception, mlsys_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pipeline, "step_promote", fail)
+    monkeypatch.setattr(pipeline, "example_request", fail)
+    promoted = runner.invoke(cli, ["promote", "--workdir", str(tmp_path / "ws")])
+    example = runner.invoke(cli, ["example-request", "--out", str(tmp_path / "req.json")])
+    for result in (promoted, example):
+        assert result.exit_code == 1
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.output.strip() == str(error)
+    assert not (tmp_path / "req.json").exists()
+
+
+def test_example_request_defaults_to_the_champion(mlsys_home: Path, tmp_path: Path, monkeypatch):
+    asked = []
+
+    def example(config, alias):
+        asked.append(alias)
+        return {"rows": [{"a": 1.0}]}
+
+    monkeypatch.setattr(pipeline, "example_request", example)
+    out = tmp_path / "req.json"
+    result = _invoke("example-request", "--out", str(out))
+    assert asked == [CHAMPION]
+    assert f"@{CHAMPION}" in result.output
+    assert json.loads(out.read_text()) == {"rows": [{"a": 1.0}]}
+
+
+@pytest.mark.slow
+def test_example_request_without_a_champion_says_to_run_the_pipeline(
+    mlsys_home: Path, tmp_path: Path
+):
+    result = runner.invoke(cli, ["example-request", "--out", str(tmp_path / "req.json")])
+    assert result.exit_code == 1
+    assert "breast-cancer-classifier@champion is not set; run the pipeline first" in result.output

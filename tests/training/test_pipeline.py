@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mlflow
 import pytest
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 
-from app.artifact import sha256_file
-from app.registry import ResolvedVersion, registry_for
+from app.model_contract import (
+    ARTIFACT_SHA_TAG,
+    CHALLENGER,
+    CHAMPION,
+    DATASET_SHA_TAG,
+    FEATURES_TAG,
+    GIT_COMMIT_TAG,
+    METRIC_TAG_PREFIX,
+    MLMODEL_FILE,
+    MODEL_FILE,
+    PREVIOUS,
+    REASON_TAG,
+    sha256_file,
+)
 from training.config import load_config
 from training.pipeline import run_all, step_ingest, step_train, step_validate
-from training.promote import REASON_TAG
+from training.registry import resolve_alias
 from training.tracking import configure
 from training.validate import DatasetValidationError
 from training.workspace import StepOrderError, Workspace
@@ -26,26 +38,25 @@ def _client(config) -> MlflowClient:
     return MlflowClient()
 
 
-def _alias(config, alias: str) -> ResolvedVersion | None:
-    configure(config.experiment)
-    return registry_for(mlflow.get_tracking_uri()).resolve_alias(NAME, alias)
+def _alias(config, alias: str) -> ModelVersion | None:
+    return resolve_alias(_client(config), NAME, alias)
 
 
 def test_first_run_registers_and_crowns_a_champion(mlsys_home: Path, config):
     result = run_all(config, Workspace(mlsys_home / "work"))
     assert result.decision.promoted
     client = _client(config)
-    champion = _alias(config, "champion")
-    assert champion is not None and champion.version == "1"
+    champion = _alias(config, CHAMPION)
+    assert champion is not None and str(champion.version) == "1"
     tags = champion.tags
-    assert len(tags["dataset_sha256"]) == 64
-    assert tags["git_commit"]
-    assert float(tags["metric.roc_auc"]) > 0.97
-    assert tags["feature_names"].split(",")[0] == "mean_radius"
+    assert len(tags[DATASET_SHA_TAG]) == 64
+    assert tags[GIT_COMMIT_TAG]
+    assert float(tags[f"{METRIC_TAG_PREFIX}roc_auc"]) > 0.97
+    assert tags[FEATURES_TAG].split(",")[0] == "mean_radius"
     # The recorded hash is the hash of the artifact the registry serves.
     served = Path(client.get_model_version_download_uri(NAME, "1").removeprefix("file://"))
-    assert sha256_file(served / "model.skops") == tags["artifact_sha256"]
-    assert (served / "MLmodel").read_text().count("skops") >= 1
+    assert sha256_file(served / MODEL_FILE) == tags[ARTIFACT_SHA_TAG]
+    assert (served / MLMODEL_FILE).read_text().count("skops") >= 1
     run = client.get_run(champion.run_id)
     assert run.data.params["model_kind"] == "logistic_regression"
     assert {"accuracy", "f1", "roc_auc"} <= set(run.data.metrics)
@@ -57,11 +68,11 @@ def test_worse_model_is_refused_and_the_champion_stays(trained_home: Path):
     worse = load_config(overrides={"model": {"params": {"C": 0.0005}}})
     result = run_all(worse, Workspace(trained_home / "work-worse"))
     assert not result.decision.promoted
-    assert _alias(worse, "champion").version == "1"
-    challenger = _alias(worse, "challenger")
-    assert challenger is not None and challenger.version == "2"
+    assert str(_alias(worse, CHAMPION).version) == "1"
+    challenger = _alias(worse, CHALLENGER)
+    assert challenger is not None and str(challenger.version) == "2"
     assert "below the threshold" in challenger.tags[REASON_TAG]
-    assert _alias(worse, "previous") is None
+    assert _alias(worse, PREVIOUS) is None
 
 
 def test_regression_alone_blocks_promotion(trained_home: Path):
@@ -79,15 +90,15 @@ def test_regression_alone_blocks_promotion(trained_home: Path):
     assert not result.decision.promoted
     assert result.decision.champion_version == "1"
     assert all("regresses against champion" in r for r in result.decision.reasons)
-    assert _alias(slightly_worse, "champion").version == "1"
+    assert str(_alias(slightly_worse, CHAMPION).version) == "1"
 
 
 def test_equal_model_is_promoted_and_the_old_champion_becomes_previous(trained_home: Path):
     config = load_config()
     result = run_all(config, Workspace(trained_home / "work-again"))
     assert result.decision.promoted
-    assert _alias(config, "champion").version == "2"
-    assert _alias(config, "previous").version == "1"
+    assert str(_alias(config, CHAMPION).version) == "2"
+    assert str(_alias(config, PREVIOUS).version) == "1"
     assert "Candidate v2 vs champion v1".lower() in result.decision.render().lower()
 
 

@@ -1,0 +1,131 @@
+"""Register: a model the API could not serve is refused before anything is logged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+
+from app.model_contract import (
+    ARTIFACT_SHA_TAG,
+    DATASET_SHA_TAG,
+    EXTRA_FILES_DIR,
+    FEATURES_TAG,
+    GIT_COMMIT_TAG,
+    INPUT_EXAMPLE_FILE,
+    METRIC_TAG_PREFIX,
+    MODEL_FILE,
+    REFERENCE_FILE,
+    UNTRUSTED_TYPES_TAG,
+    ArtifactError,
+    InputColumn,
+    build_reference,
+    sha256_file,
+)
+from training import register as registration
+from training.register import register, servable_columns
+from training.tracking import configure
+
+
+def _signature(frame: pd.DataFrame):
+    return infer_signature(frame, [0] * len(frame))
+
+
+def test_numeric_named_columns_in_feature_order_are_servable(small_frame, small_dataset):
+    names = small_dataset.feature_names
+    columns = servable_columns(_signature(small_frame[names]), names)
+    assert columns == [InputColumn(name, "number", True, "double") for name in names]
+
+
+@pytest.mark.parametrize(
+    ("signature", "message"),
+    [
+        (infer_signature(pd.DataFrame({"a": [1.0]}).to_numpy()), "unsupported signature column"),
+        (_signature(pd.DataFrame({"a": [1.0], "b": ["x"]})), "numeric named columns only"),
+        (_signature(pd.DataFrame({"b": [1.0], "a": [2.0]})), r"not the dataset's features"),
+    ],
+    ids=["tensor", "string-column", "wrong-order"],
+)
+def test_signatures_the_api_cannot_serve_are_refused(signature, message):
+    with pytest.raises(ArtifactError, match=message):
+        servable_columns(signature, ["a", "b"])
+
+
+def test_reference_statistics_must_describe_the_signature(small_frame, small_dataset, tmp_path):
+    names = small_dataset.feature_names
+    signature = _signature(small_frame[names])
+    reference = tmp_path / REFERENCE_FILE
+    reference.write_text(json.dumps(build_reference(small_frame[names].to_numpy(), names)))
+    assert len(servable_columns(signature, names, [reference])) == len(names)
+    reference.write_text(json.dumps(build_reference(small_frame[names[:2]].to_numpy(), names[:2])))
+    with pytest.raises(ArtifactError, match="does not describe the signature's columns"):
+        servable_columns(signature, names, [reference])
+
+
+def test_register_refuses_before_logging_anything(
+    small_model, small_frame, small_dataset, tmp_path, monkeypatch
+):
+    tensor = infer_signature(small_frame[small_dataset.feature_names].to_numpy())
+    monkeypatch.setattr(registration, "infer_signature", lambda *_: tensor)
+
+    def must_not_log(*args, **kwargs):
+        raise AssertionError("an unservable model reached the registry")
+
+    monkeypatch.setattr(mlflow, "start_run", must_not_log)
+    monkeypatch.setattr(mlflow.sklearn, "log_model", must_not_log)
+    with pytest.raises(ArtifactError, match=r"refusing to register small: .*signature column"):
+        register(
+            small_model,
+            model_name="small",
+            run_id="unused",
+            dataset=small_dataset,
+            holdout=small_frame,
+            dataset_sha256="0" * 64,
+            metrics={},
+            commit="abc",
+            staging_dir=tmp_path,
+        )
+
+
+@pytest.mark.slow
+def test_register_logs_a_skops_model_with_its_provenance(
+    mlsys_home: Path, small_model, small_frame, small_dataset, tmp_path
+):
+    names = small_dataset.feature_names
+    reference = tmp_path / REFERENCE_FILE
+    reference.write_text(json.dumps(build_reference(small_frame[names].to_numpy(), names)))
+    configure("small")
+    with mlflow.start_run() as run:
+        pass
+    registered = register(
+        small_model,
+        model_name="small",
+        run_id=run.info.run_id,
+        dataset=small_dataset,
+        holdout=small_frame,
+        dataset_sha256="d" * 64,
+        metrics={"roc_auc": 0.9},
+        commit="abc123",
+        staging_dir=tmp_path / "staging",
+        extra_files=[reference],
+    )
+    assert (registered.name, registered.version) == ("small", "1")
+    client = MlflowClient()
+    tags = client.get_model_version("small", "1").tags
+    assert tags[ARTIFACT_SHA_TAG] == registered.artifact_sha256
+    assert tags[DATASET_SHA_TAG] == "d" * 64
+    assert tags[FEATURES_TAG] == ",".join(names)
+    assert tags[GIT_COMMIT_TAG] == "abc123"
+    assert tags[UNTRUSTED_TYPES_TAG] == ""  # a linear model needs no allowance
+    assert tags[f"{METRIC_TAG_PREFIX}roc_auc"] == "0.900000"
+    assert client.get_run(run.info.run_id).data.tags[ARTIFACT_SHA_TAG] == tags[ARTIFACT_SHA_TAG]
+    folder = Path(client.get_model_version_download_uri("small", "1").removeprefix("file://"))
+    assert sha256_file(folder / MODEL_FILE) == registered.artifact_sha256
+    example = json.loads((folder / INPUT_EXAMPLE_FILE).read_text())
+    assert example["columns"] == names and len(example["data"]) == registration.INPUT_EXAMPLE_ROWS
+    assert (folder / EXTRA_FILES_DIR / REFERENCE_FILE).read_text() == reference.read_text()
