@@ -1,31 +1,33 @@
-"""Pulumi entry point: read the typed stack config, wire the components, export outputs."""
+"""Pulumi entry point: read the typed stack config, wire the layers, export the outputs."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.ci_identity import CiIdentity, CiIdentityArgs
-from infra.cluster import Cluster, ClusterArgs
 from infra.config import read_pulumi_config
-from infra.database import Database, DatabaseArgs
-from infra.ecr import ContainerRegistry, ContainerRegistryArgs
-from infra.network import Network, NetworkArgs
-from infra.storage import ObjectStorage, ObjectStorageArgs
-from infra.workload_identity import WorkloadIdentities, WorkloadIdentitiesArgs
+from infra.foundation.ci_identity import CiIdentity, CiIdentityArgs
+from infra.foundation.cluster import Cluster, ClusterArgs
+from infra.foundation.database import DATABASES, Database, DatabaseArgs
+from infra.foundation.image_repositories import ImageRepositories, ImageRepositoriesArgs
+from infra.foundation.network import Network, NetworkArgs
+from infra.foundation.object_storage import ObjectStorage, ObjectStorageArgs
+from infra.foundation.workload_identity import WorkloadIdentities, WorkloadIdentitiesArgs
+from infra.platform.database_bootstrap import DatabaseBootstrap, DatabaseBootstrapArgs
 
 config = read_pulumi_config()
 prefix, tags = config.prefix, config.tags
 account_id = aws.get_caller_identity().account_id
 zones = tuple(aws.get_availability_zones(state="available").names[:3])
 
+# Layer 1: the AWS foundation.
 network = Network(
     f"{prefix}-network",
     NetworkArgs(
         cidr=config.vpc_cidr,
         availability_zones=zones,
         region=config.region,
-        nat_per_az=config.nat_mode == "per-az",
+        nat_per_az=config.nat_per_az,
         interface_endpoints=config.interface_endpoints,
         cluster_name=prefix,
         tags=tags,
@@ -64,7 +66,7 @@ storage = ObjectStorage(
         account_id=account_id,
         region=config.region,
         dr_region=config.dr_region,
-        noncurrent_version_days=365 if config.is_prod else 30,
+        noncurrent_version_days=config.noncurrent_version_retention_days,
         tags=tags,
     ),
 )
@@ -81,12 +83,12 @@ database = Database(
         multi_az=config.db_multi_az,
         deletion_protection=config.db_deletion_protection,
         backup_retention_days=config.db_backup_retention_days,
-        final_snapshot=config.is_prod,
+        final_snapshot=config.final_snapshot,
         tags=tags,
-        k8s_provider=cluster.provider,
     ),
 )
-registry = ContainerRegistry(f"{prefix}-ecr", ContainerRegistryArgs(prefix=prefix, tags=tags))
+# "-ecr" is the name deployed stacks know; renaming it would replace the repositories.
+images = ImageRepositories(f"{prefix}-ecr", ImageRepositoriesArgs(prefix=prefix, tags=tags))
 identities = WorkloadIdentities(
     f"{prefix}-identity",
     WorkloadIdentitiesArgs(
@@ -97,6 +99,22 @@ identities = WorkloadIdentities(
         bucket_arns=dict(storage.bucket_arns),
         storage_key_arn=storage.key_arn,
         tags=tags,
+    ),
+)
+
+# Layer 2: the platform services on the cluster.
+DatabaseBootstrap(
+    f"{prefix}-db-bootstrap",
+    DatabaseBootstrapArgs(
+        host=database.address,
+        port=database.port,
+        admin_user=database.admin_user,
+        admin_password=database.admin_password,
+        engine_major=config.db_engine_major,
+        databases=DATABASES,
+        server=database.instance,
+        k8s_provider=cluster.provider,
+        former_parent=f"{prefix}-db",
     ),
 )
 
@@ -115,8 +133,8 @@ pulumi.export("datasetsBucket", storage.bucket_names["datasets"])
 pulumi.export("backupsBucket", storage.bucket_names["backups"])
 pulumi.export("databaseEndpoint", database.endpoint)
 pulumi.export("databaseSecretArn", database.secret_arn)
-pulumi.export("appRepositoryUrl", registry.repository_urls["app"])
-pulumi.export("trainingRepositoryUrl", registry.repository_urls["training"])
+pulumi.export("appRepositoryUrl", images.repository_urls["app"])
+pulumi.export("trainingRepositoryUrl", images.repository_urls["training"])
 pulumi.export("podIdentityRoleArns", identities.role_arns)
 pulumi.export("vaultUnsealKeyArn", identities.vault_key_arn)
 pulumi.export("ciDeployRoleArn", ci.deploy_role_arn)

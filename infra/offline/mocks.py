@@ -25,6 +25,49 @@ _ID_PREFIXES = {
 }
 
 
+# Types whose physical name Pulumi generates when the program gives none: the input key that
+# holds it, and whether AWS wants it lower-case (RDS group names must be).
+AUTO_NAMED: dict[str, tuple[str, bool]] = {
+    "aws:rds/subnetGroup:SubnetGroup": ("name", True),
+    "aws:rds/parameterGroup:ParameterGroup": ("name", True),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", False),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("name", False),
+    "aws:iam/rolePolicy:RolePolicy": ("name", False),
+    "aws:eks/nodeGroup:NodeGroup": ("nodeGroupName", False),
+}
+_COMPASS = (("north", "n"), ("south", "s"), ("east", "e"), ("west", "w"), ("central", "c"))
+
+
+def restore_integers(value: Any) -> Any:
+    """Integral floats back to ints, all the way down.
+
+    Property values travel as protobuf Structs, whose only number type is a double, so the
+    mocks receive 70.0 where the program wrote 70. The real providers read the schema and
+    send 70; every field here that holds a whole number is an integer field.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: restore_integers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [restore_integers(v) for v in value]
+    return value
+
+
+def zone_ids(region: str, count: int = 3) -> list[str]:
+    """AWS zone ids for ``region``: eu-west-1 -> euw1-az1, us-gov-west-1 -> usgw1-az1."""
+    area, *partition, direction, number = region.split("-")
+    short = area + "".join(word[0] for word in partition)
+    rest = direction
+    while rest:
+        found = [(w, c) for w, c in _COMPASS if rest.startswith(w)]
+        if not found:
+            raise ValueError(f"{region!r} does not look like an AWS region name")
+        word, letter = found[0]
+        short, rest = short + letter, rest.removeprefix(word)
+    return [f"{short}{number}-az{i}" for i in range(1, count + 1)]
+
+
 def _digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
@@ -33,6 +76,15 @@ def physical_name(name: str, inputs: dict[str, Any], key: str = "name") -> str:
     """What Pulumi would call the resource: its explicit name, else name plus a suffix."""
     explicit = inputs.get(key)
     return str(explicit) if explicit else f"{name}-{_digest(name, length=7)}"
+
+
+def auto_name(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, str]:
+    """The generated name of an auto-named resource, under the key its type keeps it."""
+    if typ not in AUTO_NAMED:
+        return {}
+    key, lower = AUTO_NAMED[typ]
+    generated = physical_name(name, inputs, key)
+    return {key: generated.lower() if lower else generated}
 
 
 class UnmockedDataSourceError(LookupError):
@@ -49,7 +101,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             names = [f"{region}{suffix}" for suffix in "abc"]
             return {
                 "names": names,
-                "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
+                "zoneIds": zone_ids(region),
                 "id": region,
                 "state": "available",
             }, []
@@ -70,10 +122,14 @@ class PlanMocks(pulumi.runtime.Mocks):
         )
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        typ, name, inputs = args.typ, args.name, dict(args.inputs)
+        typ, name, inputs = args.typ, args.name, restore_integers(dict(args.inputs))
         region = str(inputs.get("region") or self.region)
         rid = _ID_PREFIXES.get(typ, "") + _digest(typ, name)
-        state: dict[str, Any] = {**inputs, **self._computed(typ, name, inputs, rid, region)}
+        state: dict[str, Any] = {
+            **inputs,
+            **auto_name(typ, name, inputs),
+            **self._computed(typ, name, inputs, rid, region),
+        }
         return state.pop("__id", rid), state
 
     def _computed(

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
+
+# No public API decodes a registration's properties with their secret markers, and
+# Mocks.new_resource sees neither the parent nor the URN: so the recording monitor and
+# mask() use the SDK's own decoder, exactly as the stock MockMonitor does.
 from pulumi.runtime import rpc
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import Stack
 
 from infra.config import PROJECT
-from infra.offline.mocks import PlanMocks
+from infra.offline.mocks import PlanMocks, restore_integers
 from infra.stack_file import REPO_ROOT, read_stack_file
 
 PROGRAM = REPO_ROOT / "infra" / "__main__.py"
@@ -30,6 +33,10 @@ class Resource:
     parent: str | None
     provider: str | None
     inputs: dict[str, Any]
+    # Neither is in resources.json: the provider SDKs add aliases of their own to many
+    # types, and dependencies are URNs, which the tests read.
+    aliases: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
 
     @property
     def is_kubernetes(self) -> bool:
@@ -44,6 +51,25 @@ class Plan:
 
     def of_type(self, typ: str) -> list[Resource]:
         return [r for r in self.resources if r.type == typ]
+
+    def one(self, typ: str) -> Resource:
+        """The only resource of ``typ``; an error names every match if there is not one."""
+        found = self.of_type(typ)
+        if len(found) != 1:
+            raise LookupError(f"expected one {typ}, found {[r.name for r in found]}")
+        return found[0]
+
+    def named(self, name: str) -> Resource:
+        """The resource with logical name ``name`` (unique within this program)."""
+        found = [r for r in self.resources if r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one resource named {name}, found {len(found)}")
+        return found[0]
+
+    def dependency_names(self, name: str) -> set[str]:
+        """Logical names of the resources ``name`` explicitly waits for or reads outputs of."""
+        names = {r.urn: r.name for r in self.resources}
+        return {names[urn] for urn in self.named(name).dependencies}
 
     def counts(self) -> Counter[str]:
         return Counter(r.type for r in self.resources)
@@ -60,8 +86,8 @@ def mask(value: Any) -> Any:
     return value
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The stock mock monitor, plus the parent of each resource and the stack's outputs."""
+class RecordingMonitor(MockMonitor):
+    """The stock mock monitor, plus the parent, inputs and aliases of each resource."""
 
     def __init__(self, mocks: PlanMocks, plan: Plan) -> None:
         super().__init__(mocks)
@@ -78,10 +104,21 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     urn=response.urn,
                     parent=request.parent or None,
                     provider=request.provider or None,
-                    inputs=mask(inputs),
+                    inputs=restore_integers(mask(inputs)),
+                    aliases=[_alias(a) for a in request.aliases],
+                    dependencies=list(request.dependencies),
                 )
             )
         return response
+
+
+def _alias(alias: Any) -> str:
+    """An alias as one line: the former URN, or the parts of it that changed."""
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    parts = {"type": spec.type, "name": spec.name, "parent": spec.parentUrn}
+    return " ".join(f"{k}={v}" for k, v in parts.items() if v)
 
 
 def run_plan(stack: str, root: Path = REPO_ROOT) -> Plan:
@@ -91,38 +128,35 @@ def run_plan(stack: str, root: Path = REPO_ROOT) -> Plan:
     mocks = PlanMocks(region=config["aws:region"])
     pulumi.runtime.set_all_config(config)
     # A fresh root stack per run, so several stacks can be planned in one process.
-    pulumi.runtime.settings.ROOT.set(None)
+    pulumi.runtime.reset_options(project=PROJECT, stack=stack)
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks, plan)
     )
-    settings = pulumi.runtime.settings.SETTINGS
-    settings.rpc_manager.clear()
-    settings.outputs.clear()
+
+    # pulumi.runtime.test runs the function the way the language host runs a program:
+    # it waits for every registration and for the Output the function returns.
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[int]:
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+        return pulumi.Output.from_input(_record_outputs(plan))
+
     try:
-
-        def program() -> None:
-            runpy.run_path(str(PROGRAM), run_name="__main__")
-
-        _sync_await(run_pulumi_func(program))
-        # set_mocks made the root stack; its exports resolve once every resource has.
-        stack_resource = pulumi.runtime.settings.get_root_resource()
-        exported = dict(getattr(stack_resource, "outputs", {}) or {})
-        names = list(exported)
-        values = _sync_await(_resolve([exported[n] for n in names]))
-        plan.outputs = {
-            n: (SECRET if secret else mask(v)) for n, (v, secret) in zip(names, values, strict=True)
-        }
+        program()
     finally:
         pulumi.runtime.set_all_config({})
     return plan
 
 
-async def _resolve(outputs: list[Any]) -> list[tuple[Any, bool]]:
-    resolved = []
-    for output in outputs:
-        out = pulumi.Output.from_input(output)
-        resolved.append((await out.future(), await out.is_secret()))
-    return resolved
+async def _record_outputs(plan: Plan) -> int:
+    """The stack's exports, resolved, with secret ones masked whole; returns their count."""
+    root = pulumi.runtime.get_root_resource()
+    exported = dict(root.outputs) if isinstance(root, Stack) else {}
+    for name, value in exported.items():
+        output = pulumi.Output.from_input(value)
+        resolved = await output.future()
+        secret = await output.is_secret()
+        plan.outputs[name] = SECRET if secret else restore_integers(mask(resolved))
+    return len(plan.outputs)
 
 
 def to_json(plan: Plan) -> dict[str, Any]:

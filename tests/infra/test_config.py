@@ -1,14 +1,29 @@
-"""Stack configuration: every stack parses, and every bad value is refused by key."""
+"""Stack configuration: every stack parses, policy is derived here, bad values name the key."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, get_args
 
 import pulumi
 import pytest
 
-from infra.config import KEYS, ConfigError, StackConfig, parse, read_pulumi_config
+from infra.config import (
+    EKS_VERSIONS,
+    ENVIRONMENTS,
+    KEYS,
+    NAT_MODES,
+    POSTGRES_MAJORS,
+    ConfigError,
+    EksVersion,
+    Environment,
+    NatMode,
+    PostgresMajor,
+    StackConfig,
+    parse,
+    read_pulumi_config,
+)
 from infra.stack_file import STACKS, project_config_declarations, read_stack_file
 
 
@@ -19,12 +34,13 @@ def _decoded(stack: str) -> tuple[dict[str, Any], str]:
     for key, text in raw.items():
         name = key.removeprefix("mlsys:")
         kind = KEYS[name][0]
-        values[name] = {
+        decoders: dict[str, Callable[[str], Any]] = {
             "boolean": lambda t: t == "true",
             "integer": int,
             "array": json.loads,
             "string": str,
-        }[kind](text)
+        }
+        values[name] = decoders[kind](text)
     return values, region
 
 
@@ -54,6 +70,28 @@ def test_stacks_differ_where_they_should():
     assert prod.dr_region and not dev.dr_region
 
 
+@pytest.mark.parametrize(
+    ("stack", "nat_per_az", "final_snapshot", "retention_days"),
+    [("dev", False, False, 30), ("staging", False, False, 30), ("prod", True, True, 365)],
+)
+def test_policy_is_derived_from_the_config(stack, nat_per_az, final_snapshot, retention_days):
+    config = _parse(stack)
+    assert config.nat_per_az is nat_per_az
+    assert config.final_snapshot is final_snapshot
+    assert config.noncurrent_version_retention_days == retention_days
+
+
+def test_nat_per_az_follows_nat_mode_not_the_environment():
+    assert _parse("dev", natMode="per-az").nat_per_az is True
+
+
+def test_allowed_values_come_from_the_literal_types():
+    assert ENVIRONMENTS == get_args(Environment) == STACKS
+    assert get_args(EksVersion) == EKS_VERSIONS
+    assert get_args(PostgresMajor) == POSTGRES_MAJORS
+    assert NAT_MODES == get_args(NatMode) == ("single", "per-az")
+
+
 def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads():
     declared = project_config_declarations()
     assert set(declared) == set(KEYS)
@@ -69,12 +107,15 @@ def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads():
         ({"dbDeletionProtection": False}, "mlsys:dbDeletionProtection must be true in prod"),
         ({"dbBackupRetentionDays": 7}, "mlsys:dbBackupRetentionDays must be >= 14 in prod"),
         ({"natMode": "single"}, "mlsys:natMode must be 'per-az' in prod"),
+        ({"natMode": "zonal"}, "mlsys:natMode is 'zonal'; allowed values: single, per-az"),
         ({"drRegion": None}, "mlsys:drRegion must be set in prod"),
         ({"drRegion": "eu-west-1"}, "mlsys:drRegion must be a different AWS region"),
+        ({"systemNodeMin": 1, "systemNodeDesired": 1}, "mlsys:systemNodeMin must be >= 2 in prod"),
         ({"vpcCidr": "10.0.0.0/8"}, "mlsys:vpcCidr is '10.0.0.0/8'"),
         ({"vpcCidr": "8.8.0.0/16"}, "private IPv4 block"),
         ({"vpcCidr": "10.0.0.1/16"}, "expected a CIDR block"),
         ({"dbInstanceClass": "db.huge.enormous"}, "mlsys:dbInstanceClass"),
+        ({"dbEngineMajor": "15"}, "mlsys:dbEngineMajor is '15'; allowed values: 16, 17"),
         ({"clusterVersion": "1.20"}, "mlsys:clusterVersion is '1.20'; allowed values"),
         ({"environment": "qa"}, "mlsys:environment is 'qa'; allowed values: dev, staging, prod"),
         ({"appImage": "repo/app:latest"}, "mlsys:appImage .* pinned by digest"),

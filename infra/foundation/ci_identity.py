@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra import iam_documents as iam
+from infra.foundation import iam_documents as iam
+from infra.renames import with_former_type
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 
@@ -66,7 +67,12 @@ class CiIdentity(pulumi.ComponentResource):
     deploy_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CiIdentityArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlsys:identity:CiIdentity", name, None, opts)
+        super().__init__(
+            "mlsys:foundation:CiIdentity",
+            name,
+            None,
+            with_former_type("mlsys:identity:CiIdentity", opts),
+        )
         child = pulumi.ResourceOptions(parent=self)
         if args.existing_provider_arn:
             provider_arn: pulumi.Input[str] = args.existing_provider_arn

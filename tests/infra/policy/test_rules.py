@@ -165,31 +165,3 @@ def test_bucket_stack_rules():
     assert tls_only_buckets([bucket, tls]) == []
     assert tls_only_buckets([bucket]) == ["bucket b1 has no bucket policy denying non-TLS requests"]
     assert len(buckets_fully_guarded([bucket])) == 3
-
-
-def test_crossguard_policies_report_what_the_rules_find():
-    from types import SimpleNamespace
-
-    from infra.policy.pack import build_policies
-
-    policies = {p.name: p for p in build_policies()}
-    assert set(policies) >= {"encrypted-storage", "tls-only-buckets", "required-tags"}
-    reported: list[str] = []
-    args = SimpleNamespace(
-        resource_type="aws:rds/instance:Instance",
-        props={"storageEncrypted": False, "publiclyAccessible": True},
-    )
-    for name in ("encrypted-storage", "no-public-database"):
-        policies[name].validate(args, lambda message, urn=None: reported.append(message))
-    assert reported == [
-        "RDS storage must be encrypted (storageEncrypted)",
-        "RDS instances must not be publicly accessible",
-    ]
-    stack = SimpleNamespace(
-        resources=[
-            SimpleNamespace(resource_type="aws:s3/bucket:Bucket", name="b", props={"bucket": "b1"})
-        ]
-    )
-    reported.clear()
-    policies["tls-only-buckets"].validate(stack, lambda message, urn=None: reported.append(message))
-    assert reported == ["bucket b1 has no bucket policy denying non-TLS requests"]

@@ -1,4 +1,4 @@
-"""Container registry: one ECR repository per image, immutable tags, scanned on push."""
+"""Image repositories: one ECR repository per container image (not the MLflow model registry)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.kms import customer_key
+from infra.foundation.kms import customer_key
+from infra.renames import with_former_type
 
 IMAGES = ("app", "training")
 
@@ -44,19 +45,24 @@ def lifecycle_policy(keep_tagged: int = 50, untagged_days: int = 7) -> dict[str,
 
 
 @dataclass(frozen=True, kw_only=True)
-class ContainerRegistryArgs:
+class ImageRepositoriesArgs:
     prefix: str
     tags: dict[str, str]
 
 
-class ContainerRegistry(pulumi.ComponentResource):
+class ImageRepositories(pulumi.ComponentResource):
     repository_urls: dict[str, pulumi.Output[str]]
     repository_arns: dict[str, pulumi.Output[str]]
 
     def __init__(
-        self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: ImageRepositoriesArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__("mlsys:registry:ContainerRegistry", name, None, opts)
+        super().__init__(
+            "mlsys:foundation:ImageRepositories",
+            name,
+            None,
+            with_former_type("mlsys:registry:ContainerRegistry", opts),
+        )
         child = pulumi.ResourceOptions(parent=self)
         key = customer_key(
             f"{name}-key",

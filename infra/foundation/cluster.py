@@ -12,9 +12,11 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.config import NodeGroupConfig
-from infra.iam_documents import pod_identity_trust, service_trust
-from infra.kms import customer_key
-from infra.kubeconfig import kubeconfig_json
+from infra.foundation.cluster_addons import ADDONS
+from infra.foundation.iam_documents import pod_identity_trust, service_trust
+from infra.foundation.kms import customer_key
+from infra.foundation.kubeconfig import kubeconfig_json
+from infra.renames import with_former_type
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -39,11 +41,6 @@ class ClusterArgs:
     tags: dict[str, str]
 
 
-def vpc_cni_configuration() -> str:
-    """Network policy enforcement in the VPC CNI, so NetworkPolicies actually bite."""
-    return json.dumps({"enableNetworkPolicy": "true"})
-
-
 def gp3_storage_class() -> dict[str, Any]:
     return {
         "metadata": {
@@ -66,7 +63,9 @@ class Cluster(pulumi.ComponentResource):
     provider: k8s.Provider
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlsys:cluster:Cluster", name, None, opts)
+        super().__init__(
+            "mlsys:foundation:Cluster", name, None, with_former_type("mlsys:cluster:Cluster", opts)
+        )
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
         self.secrets_key = customer_key(
@@ -224,56 +223,29 @@ class Cluster(pulumi.ComponentResource):
         )
 
     def _addons(self) -> None:
-        cni_role = self._role("vpc-cni", pod_identity_trust(), ["AmazonEKS_CNI_Policy"])
-        ebs_role = self._role(
-            "ebs-csi", pod_identity_trust(), ["service-role/AmazonEBSCSIDriverPolicy"]
-        )
-        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=self.node_groups)
-        agent = aws.eks.Addon(
-            f"{self._name}-pod-identity-agent",
-            cluster_name=self.cluster.name,
-            addon_name="eks-pod-identity-agent",
-            resolve_conflicts_on_update="OVERWRITE",
-            tags=self._args.tags,
-            opts=self._child,
-        )
-        aws.eks.Addon(
-            f"{self._name}-vpc-cni",
-            cluster_name=self.cluster.name,
-            addon_name="vpc-cni",
-            configuration_values=vpc_cni_configuration(),
-            pod_identity_associations=[{"role_arn": cni_role.arn, "service_account": "aws-node"}],
-            resolve_conflicts_on_update="OVERWRITE",
-            tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[agent]),
-        )
-        aws.eks.Addon(
-            f"{self._name}-kube-proxy",
-            cluster_name=self.cluster.name,
-            addon_name="kube-proxy",
-            resolve_conflicts_on_update="OVERWRITE",
-            tags=self._args.tags,
-            opts=self._child,
-        )
-        aws.eks.Addon(
-            f"{self._name}-coredns",
-            cluster_name=self.cluster.name,
-            addon_name="coredns",
-            resolve_conflicts_on_update="OVERWRITE",
-            tags=self._args.tags,
-            opts=after_nodes,
-        )
-        self.ebs_addon = aws.eks.Addon(
-            f"{self._name}-ebs-csi",
-            cluster_name=self.cluster.name,
-            addon_name="aws-ebs-csi-driver",
-            pod_identity_associations=[
-                {"role_arn": ebs_role.arn, "service_account": "ebs-csi-controller-sa"}
-            ],
-            resolve_conflicts_on_update="OVERWRITE",
-            tags=self._args.tags,
-            opts=after_nodes,
-        )
+        self.addons: dict[str, aws.eks.Addon] = {}
+        for spec in ADDONS:
+            associations = None
+            if spec.identity is not None:
+                role = self._role(spec.key, pod_identity_trust(), [spec.identity.policy])
+                associations = [
+                    aws.eks.AddonPodIdentityAssociationArgs(
+                        role_arn=role.arn, service_account=spec.identity.account.service_account
+                    )
+                ]
+            depends_on: list[pulumi.Resource] = [self.addons[a] for a in spec.after_addons]
+            if spec.after_nodes:
+                depends_on += self.node_groups
+            self.addons[spec.name] = aws.eks.Addon(
+                f"{self._name}-{spec.key}",
+                cluster_name=self.cluster.name,
+                addon_name=spec.name,
+                configuration_values=spec.configuration,
+                pod_identity_associations=associations,
+                resolve_conflicts_on_update="OVERWRITE",
+                tags=self._args.tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            )
 
     def _storage_class(self) -> None:
         spec = gp3_storage_class()
@@ -286,6 +258,6 @@ class Cluster(pulumi.ComponentResource):
             allow_volume_expansion=spec["allow_volume_expansion"],
             reclaim_policy=spec["reclaim_policy"],
             opts=pulumi.ResourceOptions(
-                parent=self, provider=self.provider, depends_on=[self.ebs_addon]
+                parent=self, provider=self.provider, depends_on=[self.addons["aws-ebs-csi-driver"]]
             ),
         )

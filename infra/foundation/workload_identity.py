@@ -9,10 +9,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra import iam_documents as iam
-from infra import workloads
-from infra.kms import customer_key
-from infra.workloads import ServiceAccountRef
+from infra.foundation import iam_documents as iam
+from infra.foundation import service_accounts as accounts
+from infra.foundation.kms import customer_key
+from infra.foundation.service_accounts import ServiceAccountRef
+from infra.renames import with_former_type
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,7 +34,12 @@ class WorkloadIdentities(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: WorkloadIdentitiesArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__("mlsys:identity:WorkloadIdentities", name, None, opts)
+        super().__init__(
+            "mlsys:foundation:WorkloadIdentities",
+            name,
+            None,
+            with_former_type("mlsys:identity:WorkloadIdentities", opts),
+        )
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
         vault_key = customer_key(
@@ -46,13 +52,13 @@ class WorkloadIdentities(pulumi.ComponentResource):
         b, key = args.bucket_arns, args.storage_key_arn
         documents: dict[str, tuple[ServiceAccountRef, pulumi.Output[Any]]] = {
             "mlflow": (
-                workloads.MLFLOW,
+                accounts.MLFLOW,
                 pulumi.Output.all(b["mlflow-artifacts"], key).apply(
                     lambda a: iam.document(*iam.bucket_write(a[0], a[1]))
                 ),
             ),
             "training": (
-                workloads.TRAINING,
+                accounts.TRAINING,
                 pulumi.Output.all(b["datasets"], b["mlflow-artifacts"], key).apply(
                     lambda a: iam.document(
                         *iam.bucket_read(a[0], a[2]), *iam.bucket_write(a[1], a[2])
@@ -60,18 +66,18 @@ class WorkloadIdentities(pulumi.ComponentResource):
                 ),
             ),
             "serving": (
-                workloads.SERVING,
+                accounts.SERVING,
                 pulumi.Output.all(b["mlflow-artifacts"], key).apply(
                     lambda a: iam.document(*iam.bucket_read(a[0], a[1]))
                 ),
             ),
             "velero": (
-                workloads.VELERO,
+                accounts.VELERO,
                 pulumi.Output.all(b["backups"], key).apply(
                     lambda a: iam.velero(a[0], a[1], args.region, args.account_id)
                 ),
             ),
-            "vault": (workloads.VAULT, vault_key.arn.apply(iam.kms_use)),
+            "vault": (accounts.VAULT, vault_key.arn.apply(iam.kms_use)),
         }
         self.role_arns = {
             purpose: self._role(purpose, ref, doc) for purpose, (ref, doc) in documents.items()

@@ -9,8 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.iam_documents import replication, service_trust, tls_only_bucket_policy
-from infra.kms import customer_key
+from infra.foundation.iam_documents import replication, service_trust, tls_only_bucket_policy
+from infra.foundation.kms import customer_key
+from infra.renames import with_former_type
 
 PURPOSES = ("mlflow-artifacts", "datasets", "backups")
 
@@ -61,7 +62,12 @@ class ObjectStorage(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ObjectStorageArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__("mlsys:storage:ObjectStorage", name, None, opts)
+        super().__init__(
+            "mlsys:foundation:ObjectStorage",
+            name,
+            None,
+            with_former_type("mlsys:storage:ObjectStorage", opts),
+        )
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
         self.key = customer_key(

@@ -8,12 +8,13 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.kms import customer_key
+from infra.foundation.kms import customer_key
+from infra.renames import with_former_type
 
 ADMIN_USER = "mlsys_admin"
+# The instance is created with the first; DatabaseBootstrap creates the others on the cluster.
 DATABASES = ("mlflow", "airflow")
 PORT = 5432
 
@@ -32,7 +33,6 @@ class DatabaseArgs:
     backup_retention_days: int
     final_snapshot: bool
     tags: dict[str, str]
-    k8s_provider: k8s.Provider
 
 
 def parameters(engine_major: str) -> dict[str, Any]:
@@ -47,74 +47,21 @@ def parameters(engine_major: str) -> dict[str, Any]:
     }
 
 
-def create_databases_script(databases: tuple[str, ...] = DATABASES) -> str:
-    """Idempotent: creates each database once; safe to re-run on every deploy."""
-    statements = [
-        f"SELECT 'CREATE DATABASE {db}' WHERE NOT EXISTS "  # noqa: S608 - names are our constants
-        f"(SELECT FROM pg_database WHERE datname = '{db}')\\gexec"
-        for db in databases
-    ]
-    return "\n".join(statements) + "\n"
-
-
-def init_job_spec(secret_name: str, image: str) -> dict[str, Any]:
-    """A restricted-PSS Job that runs psql against RDS with the admin secret."""
-    env_from_secret = [
-        {"name": var, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
-        for var, key in (("PGHOST", "host"), ("PGUSER", "username"), ("PGPASSWORD", "password"))
-    ]
-    return {
-        "backoffLimit": 6,
-        "ttlSecondsAfterFinished": 3600,
-        "template": {
-            "spec": {
-                "restartPolicy": "OnFailure",
-                "automountServiceAccountToken": False,
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": 70,
-                    "runAsGroup": 70,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
-                "containers": [
-                    {
-                        "name": "psql",
-                        "image": image,
-                        # psql -c takes no backslash commands, so \gexec reads the script on stdin.
-                        "command": [
-                            "sh",
-                            "-c",
-                            'printf "%s" "$CREATE_DATABASES" | psql -v ON_ERROR_STOP=1 -d postgres',
-                        ],
-                        "env": [
-                            *env_from_secret,
-                            {"name": "PGSSLMODE", "value": "require"},
-                            {"name": "PGPORT", "value": str(PORT)},
-                            {"name": "CREATE_DATABASES", "value": create_databases_script()},
-                        ],
-                        "securityContext": {
-                            "allowPrivilegeEscalation": False,
-                            "readOnlyRootFilesystem": True,
-                            "capabilities": {"drop": ["ALL"]},
-                        },
-                        "resources": {
-                            "requests": {"cpu": "50m", "memory": "64Mi"},
-                            "limits": {"memory": "128Mi"},
-                        },
-                    }
-                ],
-            }
-        },
-    }
-
-
 class Database(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     address: pulumi.Output[str]
+    port: int
+    admin_user: str
+    admin_password: pulumi.Output[str]  # a secret: for DatabaseBootstrap, never exported
     secret_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlsys:database:Database", name, None, opts)
+        super().__init__(
+            "mlsys:foundation:Database",
+            name,
+            None,
+            with_former_type("mlsys:database:Database", opts),
+        )
         child = pulumi.ResourceOptions(parent=self)
         key = customer_key(
             f"{name}-key",
@@ -220,44 +167,10 @@ class Database(pulumi.ComponentResource):
             secret_string=connection,  # secret already: it holds the password
             opts=pulumi.ResourceOptions(parent=secret),
         )
-        self._create_databases(name, args, password)
         self.endpoint = self.instance.endpoint
         self.address = self.instance.address
+        self.port = PORT
+        self.admin_user = ADMIN_USER
+        self.admin_password = password.result
         self.secret_arn = secret.arn
         self.register_outputs({"endpoint": self.endpoint, "secret_arn": self.secret_arn})
-
-    def _create_databases(
-        self, name: str, args: DatabaseArgs, password: random.RandomPassword
-    ) -> None:
-        opts = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-ns",
-            metadata={
-                "name": "platform-db",
-                "labels": {
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                },
-            },
-            opts=opts,
-        )
-        secret = k8s.core.v1.Secret(
-            f"{name}-admin",
-            metadata={"name": "postgres-admin", "namespace": namespace.metadata.name},
-            type="Opaque",
-            string_data={
-                "host": self.instance.address,
-                "username": ADMIN_USER,
-                "password": password.result,
-            },
-            opts=opts,
-        )
-        job_spec: Any = init_job_spec("postgres-admin", f"postgres:{args.engine_major}-alpine")
-        k8s.batch.v1.Job(
-            f"{name}-create-databases",
-            metadata={"name": "create-databases", "namespace": namespace.metadata.name},
-            spec=job_spec,
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.k8s_provider, depends_on=[secret, self.instance]
-            ),
-        )

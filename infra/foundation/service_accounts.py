@@ -1,4 +1,4 @@
-"""Which Kubernetes service accounts get AWS access, and where they live."""
+"""The Kubernetes service accounts that get AWS access through EKS Pod Identity."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ class ServiceAccountRef:
     service_account: str
 
 
+# Workloads: their roles live in WorkloadIdentities, their pods in later layers.
 MLFLOW = ServiceAccountRef("mlflow", "mlflow")
 TRAINING = ServiceAccountRef("airflow", "ml-training")
 SERVING = ServiceAccountRef("serving", "prediction-api")
 VELERO = ServiceAccountRef("velero", "velero")
 VAULT = ServiceAccountRef("vault", "vault")
+# Managed add-ons: EKS installs these service accounts; the cluster's add-on table binds them.
+VPC_CNI = ServiceAccountRef("kube-system", "aws-node")
 EBS_CSI = ServiceAccountRef("kube-system", "ebs-csi-controller-sa")

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.iam_documents import allow, document, service_trust
-from infra.subnets import plan_subnets
+from infra.foundation.iam_documents import allow, document, service_trust
+from infra.foundation.subnets import plan_subnets
+from infra.renames import with_former_type
 
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs")
 
@@ -33,7 +34,9 @@ class Network(pulumi.ComponentResource):
     database_subnet_ids: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlsys:network:Network", name, None, opts)
+        super().__init__(
+            "mlsys:foundation:Network", name, None, with_former_type("mlsys:network:Network", opts)
+        )
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
         layout = plan_subnets(args.cidr, len(args.availability_zones))

@@ -1,0 +1,27 @@
+"""Image repositories: one ECR repository per image, immutable, scanned, KMS, lifecycle."""
+
+from __future__ import annotations
+
+import json
+
+from infra.foundation.image_repositories import IMAGES, lifecycle_policy
+
+
+def test_lifecycle_expires_untagged_first_then_keeps_the_newest():
+    rules = lifecycle_policy(keep_tagged=10, untagged_days=3)["rules"]
+    assert [r["rulePriority"] for r in rules] == [1, 2]
+    assert rules[0]["selection"]["tagStatus"] == "untagged"
+    assert rules[0]["selection"]["countNumber"] == 3
+    assert rules[1]["selection"]["countNumber"] == 10
+
+
+def test_repositories_are_immutable_scanned_and_encrypted(plans):
+    plan = plans["prod"]
+    repos = plan.of_type("aws:ecr/repository:Repository")
+    assert sorted(r.inputs["name"] for r in repos) == [f"mlsys-prod-{i}" for i in sorted(IMAGES)]
+    for repo in repos:
+        assert repo.inputs["imageTagMutability"] == "IMMUTABLE"
+        assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+        assert repo.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
+    for policy in plan.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
+        assert json.loads(policy.inputs["policy"]) == lifecycle_policy()

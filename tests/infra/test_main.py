@@ -1,0 +1,94 @@
+"""The program's wiring, run for every stack under mocks: layers, components and outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from infra.offline.plan import SECRET, Plan, to_json
+from infra.stack_file import STACKS
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "outputs.md"
+# Component -> the type token stacks deployed before the layer folders know it by.
+COMPONENTS = {
+    "mlsys:foundation:Network": "mlsys:network:Network",
+    "mlsys:foundation:CiIdentity": "mlsys:identity:CiIdentity",
+    "mlsys:foundation:Cluster": "mlsys:cluster:Cluster",
+    "mlsys:foundation:ObjectStorage": "mlsys:storage:ObjectStorage",
+    "mlsys:foundation:Database": "mlsys:database:Database",
+    "mlsys:foundation:ImageRepositories": "mlsys:registry:ContainerRegistry",
+    "mlsys:foundation:WorkloadIdentities": "mlsys:identity:WorkloadIdentities",
+    "mlsys:platform:DatabaseBootstrap": None,  # new in the layer folders
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_exactly_the_documented_outputs_and_secrets_stay_secret(plans, stack):
+    documented = re.findall(r"^\| `(\w+)` \|", DOCS.read_text(), re.MULTILINE)
+    outputs = plans[stack].outputs
+    assert sorted(documented) == sorted(outputs)
+    assert outputs["kubeconfig"] == SECRET
+    assert outputs["environment"] == stack
+    assert len(outputs["privateSubnetIds"]) == 3
+    assert set(outputs["podIdentityRoleArns"]) == {
+        "mlflow",
+        "training",
+        "serving",
+        "velero",
+        "vault",
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_plan_never_holds_a_secret_value(plans, stack):
+    text = json.dumps(to_json(plans[stack]))
+    assert "mock-password" not in text
+    assert plans[stack].one("aws:rds/instance:Instance").inputs["password"] == SECRET
+    version = plans[stack].one("aws:secretsmanager/secretVersion:SecretVersion")
+    assert version.inputs["secretString"] == SECRET
+    secret = plans[stack].one("kubernetes:core/v1:Secret")
+    assert secret.inputs["stringData"] == SECRET
+
+
+def _components(plan: Plan) -> dict[str, str]:
+    return {r.urn: r.type for r in plan.resources if r.type.startswith("mlsys:")}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_belongs_to_a_component_of_a_layer(plans, stack):
+    plan = plans[stack]
+    components = _components(plan)
+    assert sorted(components.values()) == sorted(COMPONENTS)
+    chain = {r.urn: r.parent for r in plan.resources}
+    for resource in plan.resources:
+        if resource.type.startswith("mlsys:"):
+            assert resource.parent.endswith(f"pulumi:pulumi:Stack::mlsys-{stack}")
+            continue
+        ancestor = resource.parent
+        while ancestor not in components:
+            assert ancestor in chain, f"{resource.type} {resource.name} is not under a component"
+            ancestor = chain[ancestor]
+
+
+def test_renamed_components_alias_their_former_type(plans):
+    for resource in plans["prod"].resources:
+        if resource.type in COMPONENTS:
+            former = COMPONENTS[resource.type]
+            assert resource.aliases == ([f"type={former}"] if former else []), resource.type
+
+
+def test_only_the_platform_layer_talks_to_kubernetes_besides_the_cluster(plans):
+    plan = plans["prod"]
+    components = _components(plan)
+    parents = {r.urn: r.parent for r in plan.resources}
+    for resource in plan.resources:
+        if not resource.type.startswith("kubernetes:") or "providers" in resource.type:
+            continue
+        owner = resource.parent
+        while owner not in components:
+            owner = parents[owner]
+        assert components[owner] in {"mlsys:foundation:Cluster", "mlsys:platform:DatabaseBootstrap"}
+        assert resource.provider and "::mlsys-prod-cluster-k8s::" in resource.provider
