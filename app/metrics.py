@@ -1,16 +1,14 @@
-"""Prometheus metrics, on a registry per app so tests and reloads never collide."""
+"""Prometheus instruments every group records into, on a registry per app so tests never collide."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from app.drift import DriftWindow
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 ROW_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
@@ -45,28 +43,6 @@ class ScoreHistogram(Collector):
             buckets=list(zip(bounds, cumulative, strict=True)),
             sum_value=total,
         )
-
-
-class DriftCollector(Collector):
-    """Population stability index per feature over the current model's recent inputs."""
-
-    def __init__(self, window: Callable[[], DriftWindow | None]) -> None:
-        self._window = window
-
-    def collect(self) -> Iterator[Metric]:
-        psi = GaugeMetricFamily(
-            "mlsys_feature_drift_psi",
-            "Population stability index of recent inputs against training data, per feature.",
-            labels=["feature"],
-        )
-        rows = GaugeMetricFamily("mlsys_drift_window_rows", "Rows in the drift window.")
-        window = self._window()
-        if window is not None:
-            for feature, value in window.scores().items():
-                psi.add_metric([feature], value)
-            rows.add_metric([], window.filled)
-        yield psi
-        yield rows
 
 
 class ApiMetrics:
@@ -151,6 +127,3 @@ class ApiMetrics:
             "Share of shadow-scored rows where challenger and champion agree.",
             registry=r,
         )
-
-    def watch_drift(self, window: Callable[[], DriftWindow | None]) -> None:
-        self.registry.register(DriftCollector(window))

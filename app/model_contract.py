@@ -32,6 +32,11 @@ GIT_COMMIT_TAG: Final = "git_commit"
 DECISION_TAG: Final = "promotion_decision"
 REASON_TAG: Final = "promotion_reason"
 
+# The model card (Markdown) of a registered version, at this path in the artifacts of the
+# version's run (``runs:/<run_id>/model_card.md``): data, parameters, holdout metrics with
+# confidence intervals, the comparison with the champion, drift and known limits.
+MODEL_CARD_FILE: Final = "model_card.md"
+
 # Registry aliases (MLflow stages are deprecated). Serving follows CHAMPION; PREVIOUS is the
 # last champion, kept for a one-step rollback.
 CHAMPION: Final = "champion"

@@ -1,4 +1,4 @@
-"""Property-based tests of the OpenAPI contract: no generated input may produce a 5xx."""
+"""Property-based tests of the OpenAPI contract: no generated input may produce a 5xx (slow)."""
 
 from __future__ import annotations
 

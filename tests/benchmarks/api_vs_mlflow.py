@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from app.auth import key_line, new_key
+from app.http.auth import key_line, new_key
 from tests.benchmarks.loadgen import LoadResult, run_load
 from tests.servers import free_port
 from training.config import load_config

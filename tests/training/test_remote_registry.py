@@ -15,8 +15,8 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.settings import ApiSettings
+from app.wiring.factory import create_app
+from app.wiring.settings import ApiSettings
 from tests.app.conftest import wait_ready
 from tests.postgres import PG, require_postgres
 from tests.servers import free_port, running
@@ -119,7 +119,7 @@ def test_pipeline_and_api_through_postgres_and_s3(
     )
     with TestClient(create_app(settings)) as client:
         wait_ready(client)
-        assert client.app.state.mlsys.manager.registry_uri == tracking_server  # type: ignore[attr-defined]
+        assert client.app.state.mlsys.swapper.registry_uri == tracking_server  # type: ignore[attr-defined]
         example = (tmp_path / "work" / "holdout.csv").read_text().splitlines()
         names = example[0].split(",")
         row = dict(zip(names, map(float, example[1].split(",")), strict=True))

@@ -1,0 +1,18 @@
+"""What every scoring request body shares: strict finite numbers and a row count."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+# strict: booleans and numeric strings ("1", "NaN") are not numbers; NaN and +/-Infinity
+# are refused in every spelling JSON parsers accept.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class ScoringRequest(BaseModel):
+    """A body a scoring route parses; the route checks ``row_count()`` against its limits."""
+
+    def row_count(self) -> int:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""HTTP plumbing: errors, middleware, API keys, rate limits, bodies, scoring-route declaration."""

@@ -1,0 +1,115 @@
+"""Pure ASGI middleware: request ids, timeouts, security headers, access logs and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import secrets
+import time
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.http.errors import ApiError, error_json
+from app.metrics import ApiMetrics
+
+log = logging.getLogger("mlsys.api.access")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Unique, not secret: a random per-process prefix and a counter, far cheaper than uuid4.
+_ID_PREFIX = secrets.token_hex(8)
+_ID_COUNTER = itertools.count(1)
+# The API serves JSON only; the interactive docs need their scripts, so they get no CSP.
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+]
+_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_DOCS = ("/docs", "/redoc")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestContextMiddleware:
+    """Accepts a well-formed ``X-Request-ID`` or makes one, and echoes it on the response."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics, timeout_seconds: float) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.timeout = timeout_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        if incoming and _VALID_REQUEST_ID.match(incoming):
+            request_id = incoming
+        else:
+            request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+        response_started = False
+        started = time.perf_counter()
+        headers_extra = [*_SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
+        if not scope["path"].startswith(_DOCS):
+            headers_extra.append(_CSP)
+
+        async def send_wrapped(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status, response_started = message["status"], True
+                message["headers"] = [*message.get("headers", []), *headers_extra]
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.app(scope, receive, send_wrapped)
+        except TimeoutError:
+            # Once headers are out nothing can be said; the client sees a cut-off body.
+            if not response_started:
+                await self._timed_out(send_wrapped, request_id)
+            status = 504
+        finally:
+            self._record(scope, status, time.perf_counter() - started, request_id)
+
+    async def _timed_out(self, send: Send, request_id: str) -> None:
+        error = ApiError(504, "timeout", f"request took longer than {self.timeout:g}s")
+        body = orjson.dumps(error_json(error, request_id))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": error.status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _record(self, scope: Scope, status: int, elapsed: float, request_id: str) -> None:
+        route: Any = scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        method = scope.get("method", "")
+        self.metrics.requests.labels(template, method, str(status)).inc()
+        self.metrics.latency.labels(template, method).observe(elapsed)
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "key_id": scope["state"].get("key_id"),
+                "method": method,
+                "route": template,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 3),
+            },
+        )

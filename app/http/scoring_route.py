@@ -1,0 +1,149 @@
+"""Scoring routes, declared once: scope, body model and response model in one decorator.
+
+Before the handler runs, the route admits the key (scope), takes the model snapshot, reads
+the capped body, parses it with the body model and checks its row count; the handler gets
+all of it as one typed ``Scoring[Body]``. FastAPI builds the OpenAPI entry from the same
+models, but requests skip its dependency resolution (~40 us a call), and the handler's
+result, already shaped like the response model, is written by orjson without a second
+validation pass.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar
+
+import numpy as np
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.contract.scoring_request import ScoringRequest
+from app.http.auth import ApiKey, Scope
+from app.http.errors import REFUSALS
+from app.http.json_response import FastJSONResponse
+from app.http.request_body import openapi_request_body, parse_body, read_capped
+from app.http.route_dependencies import check_row_count, current_model
+from app.lifecycle.served_model import Prediction, ServedModel
+from app.wiring.state import AppState, state_of
+
+BodyT = TypeVar("BodyT", bound=ScoringRequest)
+P = ParamSpec("P")
+R = TypeVar("R")
+# A check that runs once the model is known and before the body is read (415, 404, ...).
+Precondition = Callable[[Request, ServedModel], None]
+
+
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs ~1 us more per request
+class Scoring(Generic[BodyT]):
+    """Everything a scoring handler needs, resolved and checked before it runs."""
+
+    body: BodyT
+    rows: int
+    model: ServedModel
+    key: ApiKey
+    request: Request
+    state: AppState
+
+    @property
+    def request_id(self) -> str | None:
+        request_id: str | None = self.request.scope["state"].get("request_id")
+        return request_id
+
+    def score(self, matrix: np.ndarray) -> Prediction:
+        return self.state.score(self.model, matrix)
+
+
+@dataclass(frozen=True)
+class _Declaration:
+    scope: Scope
+    body: type[ScoringRequest]
+    preconditions: tuple[Precondition, ...]
+
+
+class _OpenApiView:
+    """What FastAPI inspects to document the route: name, docstring, path parameters."""
+
+    def __init__(self, handler: Callable[..., Any]) -> None:
+        hints = typing.get_type_hints(handler)
+        _scoring, *rest = inspect.signature(handler).parameters.values()
+        self.__name__ = handler.__name__
+        self.__doc__ = handler.__doc__
+        self.__signature__ = inspect.Signature(
+            [p.replace(annotation=hints.get(p.name, p.annotation)) for p in rest]
+        )
+
+    async def __call__(self, **path_params: Any) -> Any:
+        raise NotImplementedError("ScoringRoute calls the handler itself")
+
+
+class ScoringRoute(APIRoute):
+    declaration: ClassVar[_Declaration]
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.handler = endpoint  # read by get_route_handler, which super().__init__ calls
+        super().__init__(path, _OpenApiView(endpoint), **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = self.handler
+        scope, body_model, preconditions = (
+            self.declaration.scope,
+            self.declaration.body,
+            self.declaration.preconditions,
+        )
+
+        async def run(request: Request) -> Response:
+            state = state_of(request)
+            key = state.access.admit(request, scope)
+            model = current_model(state)
+            for precondition in preconditions:
+                precondition(request, model)
+            raw = await read_capped(request, state.settings.max_body_bytes)
+            body = parse_body(body_model, raw)
+            rows = body.row_count()
+            check_row_count(state, rows)
+            scoring = Scoring(body, rows, model, key, request, state)
+            return FastJSONResponse(await handler(scoring, **request.path_params))
+
+        return run
+
+
+def scoring_route(
+    router: APIRouter,
+    path: str,
+    *,
+    scope: Scope,
+    body: type[BodyT],
+    response: Any,
+    preconditions: Sequence[Precondition] = (),
+) -> Callable[
+    [Callable[Concatenate[Scoring[BodyT], P], Awaitable[R]]],
+    Callable[Concatenate[Scoring[BodyT], P], Awaitable[R]],
+]:
+    """Register a POST handler taking ``Scoring[body]`` and returning ``response``'s data."""
+    declaration = _Declaration(scope, body, tuple(preconditions))
+
+    class DeclaredScoringRoute(ScoringRoute):
+        pass
+
+    DeclaredScoringRoute.declaration = declaration
+
+    def register(
+        handler: Callable[Concatenate[Scoring[BodyT], P], Awaitable[R]],
+    ) -> Callable[Concatenate[Scoring[BodyT], P], Awaitable[R]]:
+        router.add_api_route(
+            path,
+            handler,
+            methods=["POST"],
+            response_model=response,
+            responses=REFUSALS,
+            openapi_extra=openapi_request_body(body),
+            route_class_override=DeclaredScoringRoute,
+        )
+        return handler
+
+    return register

@@ -1,0 +1,1 @@
+"""The model lifecycle: registry, artifact loading, the served snapshot, swaps, drift, shadow."""

@@ -1,0 +1,1 @@
+"""The endpoints, one module per protocol; each joins the HTTP plumbing, contract and lifecycle."""

@@ -1,0 +1,30 @@
+"""POST /v1/predict: the hot path, kept free of pandas and of MLflow's pyfunc wrapper."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.contract.input_matrix import to_matrix
+from app.contract.predict import PredictRequest, PredictResponse
+from app.http.scoring_route import Scoring, scoring_route
+
+router = APIRouter(tags=["predict"])
+
+
+@scoring_route(
+    router, "/v1/predict", scope="predict", body=PredictRequest, response=PredictResponse
+)
+async def predict(call: Scoring[PredictRequest]) -> PredictResponse:
+    """Predict labels and class probabilities for one or more rows (scope `predict`)."""
+    model = call.model
+    result = call.score(to_matrix(call.body, model.columns, call.state.settings.extra_columns))
+    names = model.class_names
+    return {
+        "model_name": model.version.name,
+        "model_version": model.version.version,
+        "request_id": call.request_id,
+        "predictions": result.labels.tolist(),
+        "probabilities": [
+            dict(zip(names, row, strict=True)) for row in result.probabilities.tolist()
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Wiring: settings (the only reader of the environment), the app factory, server and logging."""

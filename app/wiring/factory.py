@@ -1,0 +1,103 @@
+"""Application factory: builds the state from settings and wires routes, errors and middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import start_http_server
+
+from app.http import errors
+from app.http.auth import AccessControl, KeyStore
+from app.http.json_response import FastJSONResponse
+from app.http.middleware import RequestContextMiddleware
+from app.http.rate_limit import RateLimiter
+from app.lifecycle.model_swapper import ModelSwapper
+from app.lifecycle.registry_client import Registry
+from app.lifecycle.shadow import ShadowScorer
+from app.metrics import ApiMetrics
+from app.routes import health, mlflow_invocations, model_admin, open_inference, predict
+from app.wiring.settings import ApiSettings
+from app.wiring.state import AppState
+
+API_VERSION = "1.0.0"
+log = logging.getLogger("mlsys.api")
+
+
+def build_state(settings: ApiSettings, registry: Registry | None = None) -> AppState:
+    """Everything the routes share; ``registry`` replaces the one the settings name."""
+    metrics = ApiMetrics()
+    swapper = ModelSwapper(settings, metrics, registry)
+    keys = (
+        KeyStore(settings.api_keys_file)
+        if settings.auth_enabled and settings.api_keys_file
+        else None
+    )
+    return AppState(
+        settings=settings,
+        metrics=metrics,
+        access=AccessControl(
+            keys, RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst), metrics
+        ),
+        swapper=swapper,
+        shadow=ShadowScorer(lambda: swapper.shadow, metrics, settings.shadow_sample_rate)
+        if settings.shadow_enabled
+        else None,
+    )
+
+
+def create_app(settings: ApiSettings | None = None, registry: Registry | None = None) -> FastAPI:
+    """Build the app; the key file is read now, the registry only once the server starts."""
+    settings = settings or ApiSettings()
+    state = build_state(settings, registry)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        metrics_server = None
+        if settings.metrics_port is not None:
+            metrics_server, _thread = start_http_server(
+                settings.metrics_port, addr=settings.host, registry=state.metrics.registry
+            )
+        if state.shadow is not None:
+            state.shadow.start()
+        state.swapper.start()
+        if state.access.keys is None:
+            log.warning("authentication is OFF: every caller has every scope")
+        try:
+            yield
+        finally:
+            state.swapper.stop()
+            if state.shadow is not None:
+                state.shadow.stop()
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
+
+    app = FastAPI(
+        title="mlsys prediction API",
+        version=API_VERSION,
+        description="Serves the registry's champion model. Model routes need an API key "
+        "(`Authorization: Bearer <key>` or `X-API-Key`).",
+        lifespan=lifespan,
+        default_response_class=FastJSONResponse,
+    )
+    app.state.mlsys = state
+    errors.install(app)
+    for router in (
+        health.router,
+        predict.router,
+        mlflow_invocations.router,
+        open_inference.router,
+        open_inference.keyed_router,
+        model_admin.router,
+        model_admin.admin_router,
+    ):
+        app.include_router(router)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=state.metrics,
+        timeout_seconds=settings.request_timeout_seconds,
+    )
+    return app

@@ -1,0 +1,59 @@
+"""Request bodies: capped while streaming, parsed from raw bytes, refused in the error shape."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from starlette.requests import Request
+
+from app.contract.predict import PredictRequest
+from app.http.errors import ApiError
+from app.http.request_body import openapi_request_body, parse_body, read_capped
+
+
+def _request(chunks: list[bytes], content_length: int | None = None) -> Request:
+    headers = [] if content_length is None else [(b"content-length", str(content_length).encode())]
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+
+    async def receive():
+        return messages.pop(0)
+
+    return Request({"type": "http", "method": "POST", "headers": headers}, receive)
+
+
+def test_a_body_under_the_cap_is_read_whole():
+    assert asyncio.run(read_capped(_request([b"ab", b"cd"]), 4)) == b"abcd"
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_reading():
+    request = _request([b"never read"], content_length=10_000)
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(read_capped(request, 1024))
+    assert refused.value.status == 413 and refused.value.code == "payload_too_large"
+
+
+def test_a_streamed_body_over_the_cap_is_refused_without_a_declared_length():
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(read_capped(_request([b"x" * 600, b"x" * 600]), 1024))
+    assert refused.value.status == 413
+
+
+def test_parse_body_tells_bad_json_from_bad_fields():
+    with pytest.raises(ApiError) as not_json:
+        parse_body(PredictRequest, b"{nope")
+    assert (not_json.value.status, not_json.value.code) == (400, "invalid_json")
+    with pytest.raises(ApiError) as invalid:
+        parse_body(PredictRequest, b'{"rows": [{"a": "1"}]}')
+    assert (invalid.value.status, invalid.value.code) == (422, "invalid_request")
+    assert invalid.value.details[0].field == "rows[0].a"
+    assert parse_body(PredictRequest, b'{"rows": [{"a": 1.5}]}').row_count() == 1
+
+
+def test_openapi_request_body_is_the_models_schema():
+    body = openapi_request_body(PredictRequest)["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == PredictRequest.model_json_schema()

@@ -1,0 +1,106 @@
+"""The scoring-route declaration: auth first, then model, body and row count, in one typed value."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from typing_extensions import TypedDict
+
+from app.contract.mlflow_invocations import InvocationsRequest
+from app.contract.open_inference import InferRequest
+from app.contract.predict import PredictRequest
+from app.http.scoring_route import Scoring, ScoringRoute, scoring_route
+from app.routes import mlflow_invocations, open_inference, predict
+from tests.app.conftest import client_for, wait_ready
+from tests.app.registry_double import InMemoryRegistry
+
+SCORING = {
+    "/v1/predict": (PredictRequest, "PredictResponse"),
+    "/invocations": (InvocationsRequest, "InvocationsResponse"),
+    "/v2/models/{name}/infer": (InferRequest, "InferResponse"),
+}
+
+
+class Echo(TypedDict):
+    rows: int
+    key_id: str
+    version: str
+    request_id: str | None
+    scope_name: str
+
+
+@pytest.fixture
+def echo_client(api: TestClient, keys) -> TestClient:
+    router = APIRouter()
+
+    @scoring_route(router, "/echo/{scope_name}", scope="admin", body=PredictRequest, response=Echo)
+    async def echo(call: Scoring[PredictRequest], scope_name: str) -> Echo:
+        return {
+            "rows": call.rows,
+            "key_id": call.key.key_id,
+            "version": call.model.version.version,
+            "request_id": call.request_id,
+            "scope_name": scope_name,
+        }
+
+    api.app.include_router(router)
+    return TestClient(api.app, headers=keys.bearer(keys.admin))
+
+
+def test_the_handler_gets_one_resolved_value(echo_client: TestClient):
+    response = echo_client.post(
+        "/echo/x", json={"columns": ["a"], "data": [[1.0], [2.0]]}, headers={"X-Request-ID": "r-9"}
+    )
+    assert response.json() == {
+        "rows": 2,
+        "key_id": "operator",
+        "version": "1",
+        "request_id": "r-9",
+        "scope_name": "x",
+    }
+
+
+def test_every_scoring_route_is_declared_with_a_scope():
+    routers = (predict.router, mlflow_invocations.router, open_inference.router)
+    routes = [route for router in routers for route in router.routes]
+    declared = {r.path: r.declaration for r in routes if isinstance(r, ScoringRoute)}
+    assert set(declared) == set(SCORING)
+    assert {d.scope for d in declared.values()} == {"predict"}
+
+
+@pytest.mark.parametrize("path", ["/v1/predict", "/invocations", "/v2/models/x/infer"])
+def test_no_key_is_refused_before_anything_else(api_settings, path):
+    with client_for(api_settings, None, InMemoryRegistry()) as client:  # no model either
+        response = client.post(path, content=b"{", headers={"content-type": "application/json"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/v1/predict", "/invocations", "/v2/models/x/infer"])
+def test_no_model_is_503_before_the_body_is_read(api_settings, keys, path):
+    with client_for(api_settings, keys.predict, InMemoryRegistry()) as client:
+        response = client.post(path, content=b"{", headers={"content-type": "application/json"})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "model_not_ready"
+
+
+@pytest.mark.parametrize(("path", "models"), SCORING.items())
+def test_openapi_comes_from_the_declared_models(api: TestClient, path, models):
+    body_model, response_name = models
+    operation = api.get("/openapi.json").json()["paths"][path]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == set(body_model.model_fields)
+    assert body.get("required", []) == body_model.model_json_schema().get("required", [])
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": f"#/components/schemas/{response_name}"}
+    assert {"401", "403", "413", "422", "429", "503"} <= set(operation["responses"])
+
+
+def test_rows_are_counted_before_the_matrix_is_built(api_settings, keys, registry):
+    settings = api_settings.model_copy(update={"max_rows": 2})
+    with client_for(settings, keys.predict, registry) as client:
+        wait_ready(client)
+        # Three rows that would each fail the signature: the limit answers first.
+        response = client.post("/v1/predict", json={"rows": [{"x": 1.0}] * 3})
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "too_many_rows"

@@ -1,0 +1,140 @@
+"""The swapper: loads in the background, swaps atomically, keeps serving when a load fails."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from app.lifecycle.model_swapper import ModelSwapper, RefreshOutcome
+from app.metrics import ApiMetrics
+from app.model_contract import ARTIFACT_SHA_TAG, MODEL_FILE
+from tests.app.conftest import client_for, metrics_text, wait_ready, wait_until
+from tests.app.registry_double import InMemoryRegistry
+
+
+def _swapper(settings, registry) -> tuple[ModelSwapper, ApiMetrics]:
+    metrics = ApiMetrics()
+    return ModelSwapper(settings, metrics, registry), metrics
+
+
+def test_refresh_loads_then_reports_unchanged(api_settings, registry):
+    swapper, metrics = _swapper(api_settings, registry)
+    assert swapper.current is None
+    assert swapper.refresh() is RefreshOutcome.LOADED
+    assert swapper.current is not None and swapper.current.version.version == "1"
+    first = swapper.current
+    assert swapper.refresh() is RefreshOutcome.UNCHANGED
+    assert swapper.current is first
+    assert metrics.registry.get_sample_value("mlsys_model_loads_total") == 1.0
+    assert metrics.registry.get_sample_value("mlsys_model_ready") == 1.0
+
+
+def test_an_unset_alias_is_no_version_with_a_reason(api_settings):
+    swapper, _ = _swapper(api_settings, InMemoryRegistry())
+    assert swapper.refresh() is RefreshOutcome.NO_VERSION
+    assert swapper.last_error == "breast-cancer-classifier@champion is not set"
+
+
+def test_a_swap_moves_model_info_to_the_new_version(api_settings, registry, weak_folder):
+    swapper, metrics = _swapper(api_settings, registry)
+    swapper.refresh()
+    registry.set_alias("champion", registry.publish(weak_folder))
+    assert swapper.refresh() is RefreshOutcome.LOADED
+    info = {
+        s.labels["version"]: s.value
+        for family in metrics.registry.collect()
+        if family.name == "mlsys_model_info"
+        for s in family.samples
+    }
+    assert info == {"2": 1.0}
+
+
+def _tamper_hash(registry: InMemoryRegistry, folder: Path) -> str:
+    registry.set_tag("2", ARTIFACT_SHA_TAG, "0" * 64)
+    return "hash mismatch"
+
+
+def _remove_artifact(registry: InMemoryRegistry, folder: Path) -> str:
+    (folder / MODEL_FILE).unlink()
+    return "does not exist"
+
+
+def _drop_hash_tag(registry: InMemoryRegistry, folder: Path) -> str:
+    resolved, where = registry.versions["2"]
+    tags = {k: v for k, v in resolved.tags.items() if k != ARTIFACT_SHA_TAG}
+    registry.versions["2"] = (replace(resolved, tags=tags), where)
+    return f"no {ARTIFACT_SHA_TAG} tag"
+
+
+@pytest.mark.parametrize("break_it", [_tamper_hash, _remove_artifact, _drop_hash_tag])
+def test_a_version_that_fails_its_checks_never_replaces_the_champion(
+    api_settings, keys, registry, weak_folder, tmp_path, feature_rows, break_it
+):
+    folder = shutil.copytree(weak_folder, tmp_path / "v2")
+    registry.publish(folder)
+    expected_error = break_it(registry, folder)
+    with client_for(api_settings, keys.admin, registry) as client:
+        wait_ready(client)
+        registry.set_alias("champion", "2")
+        outcome = client.post("/admin/reload").json()
+        assert outcome["outcome"] == "failed" and expected_error in outcome["error"]
+        assert outcome["model_version"] == "1"
+        assert client.get("/readyz").json()["model_version"] == "1"
+        predicted = client.post(
+            "/v1/predict",
+            json={"rows": feature_rows[:1]},
+            headers={"Authorization": f"Bearer {keys.predict}"},
+        )
+        assert predicted.status_code == 200 and predicted.json()["model_version"] == "1"
+        text = metrics_text(client)
+        assert (
+            'mlsys_model_load_failures_total{alias="champion",reason="ArtifactError"} 1.0' in text
+        )
+
+
+def test_registry_outage_keeps_serving(api_settings, keys, registry):
+    with client_for(api_settings, keys.admin, registry) as client:
+        wait_ready(client)
+        registry.down = True
+        outcome = client.post("/admin/reload").json()
+        assert outcome["outcome"] == "failed" and "cannot reach the registry" in outcome["error"]
+        assert client.get("/readyz").status_code == 200
+        assert 'reason="RegistryError"' in metrics_text(client)
+
+
+def test_download_scratch_is_emptied_once_the_model_is_loaded(
+    api_settings, keys, registry, tmp_path
+):
+    scratch = tmp_path / "scratch"
+    settings = api_settings.model_copy(update={"model_cache_dir": scratch})
+    with client_for(settings, keys.predict, registry) as client:
+        wait_ready(client)
+        (download,) = registry.downloads
+        assert download.parent == scratch  # the download really went to the scratch folder
+        assert scratch.is_dir() and list(scratch.iterdir()) == []
+
+
+def test_the_shadow_alias_is_loaded_beside_the_champion(api_settings, registry, weak_folder):
+    registry.set_alias("challenger", registry.publish(weak_folder))
+    settings = api_settings.model_copy(update={"shadow_enabled": True})
+    swapper, _ = _swapper(settings, registry)
+    swapper.refresh()
+    assert swapper.current is not None and swapper.current.version.version == "1"
+    assert swapper.shadow is not None and swapper.shadow.version.version == "2"
+    registry.aliases.pop("challenger")
+    swapper.refresh()
+    assert swapper.shadow is None
+
+
+def test_the_background_thread_polls_until_a_model_arrives(api_settings):
+    empty = InMemoryRegistry()
+    swapper, _ = _swapper(api_settings.model_copy(update={"load_retry_seconds": 0.01}), empty)
+    swapper.start()
+    try:
+        wait_until(lambda: swapper.last_error is not None, what="a first refresh")
+        assert swapper.current is None
+    finally:
+        swapper.stop()

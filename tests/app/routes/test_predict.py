@@ -1,0 +1,192 @@
+"""POST /v1/predict: answers, refusals and metrics, through the real app on the in-memory model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
+
+from app.contract.predict import PredictResponse
+from tests.app.conftest import client_for, metrics_text, wait_ready
+
+
+def _error(response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details", "request_id"}
+    return body["error"]
+
+
+def test_predict_records_matches_the_labels(api: TestClient, feature_rows, holdout_rows):
+    response = api.post("/v1/predict", json={"rows": feature_rows[:50]})
+    assert response.status_code == 200
+    body = TypeAdapter(PredictResponse).validate_json(response.content)
+    assert body["model_name"] == "breast-cancer-classifier" and body["model_version"] == "1"
+    truth = [int(r["target"]) for r in holdout_rows[:50]]
+    accuracy = sum(p == t for p, t in zip(body["predictions"], truth, strict=True)) / 50
+    assert accuracy > 0.9
+    for proba in body["probabilities"]:
+        assert set(proba) == {"0", "1"} and math.isclose(sum(proba.values()), 1.0)
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+def test_predict_columns_and_data_in_any_order(api: TestClient, feature_rows):
+    columns = list(reversed(feature_rows[0]))
+    data = [[row[c] for c in columns] for row in feature_rows[:3]]
+    split = api.post("/v1/predict", json={"columns": columns, "data": data}).json()
+    records = api.post("/v1/predict", json={"rows": feature_rows[:3]}).json()
+    assert split["predictions"] == records["predictions"]
+    assert split["probabilities"] == records["probabilities"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "message"),
+    [
+        (lambda r: r.pop("mean_radius"), "rows[0].mean_radius", "required column is missing"),
+        (lambda r: r.update(mean_radius="12.5"), "rows[0].mean_radius", "valid number"),
+        (lambda r: r.update(mean_radius=True), "rows[0].mean_radius", "valid number"),
+        (lambda r: r.update(mean_radius=None), "rows[0].mean_radius", "valid number"),
+        (lambda r: r.update(mean_radius="NaN"), "rows[0].mean_radius", "valid number"),
+        (lambda r: r.update(colour=1.0), "rows[0].colour", "not in the model signature"),
+    ],
+)
+def test_bad_rows_get_422_naming_field_and_row(api, feature_rows, mutate, field, message):
+    row = dict(feature_rows[0])
+    mutate(row)
+    response = api.post("/v1/predict", json={"rows": [row]})
+    assert response.status_code == 422
+    error = _error(response)
+    assert field in [d["field"] for d in error["details"]]
+    assert any(message in d["message"] for d in error["details"])
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_numbers_are_refused_in_raw_json(api, feature_rows, literal):
+    names = list(feature_rows[0])
+    values = ", ".join(f'"{n}": {literal if i == 2 else 1.0}' for i, n in enumerate(names))
+    response = api.post(
+        "/v1/predict",
+        content=f'{{"rows": [{{{values}}}]}}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert _error(response)["details"][0]["field"] == f"rows[0].{names[2]}"
+
+
+def test_problems_in_several_rows_are_all_reported(api, feature_rows):
+    rows = [dict(r) for r in feature_rows[:3]]
+    rows[0].pop("mean_area")
+    rows[2]["bogus"] = 1.0
+    fields = [d["field"] for d in _error(api.post("/v1/predict", json={"rows": rows}))["details"]]
+    assert fields == ["rows[0].mean_area", "rows[2].bogus"]
+
+
+def test_extra_columns_can_be_ignored_by_setting(api_settings, keys, registry, feature_rows):
+    settings = api_settings.model_copy(update={"extra_columns": "ignore"})
+    with client_for(settings, keys.predict, registry) as client:
+        wait_ready(client)
+        row = {**feature_rows[0], "colour": 3.0}
+        assert client.post("/v1/predict", json={"rows": [row]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b'{"rows": []}', 422, "invalid_input"),
+        (b"{}", 422, "invalid_request"),
+        (b'{"rows": [], "columns": ["a"], "data": [[1]]}', 422, "invalid_request"),
+        (b'{"columns": ["a"]}', 422, "invalid_request"),
+        (b'{"rows": {"a": 1}}', 422, "invalid_request"),
+        (b"[1, 2]", 422, "invalid_request"),
+        (b'{"rows": [{}], "debug": true}', 422, "invalid_request"),
+    ],
+)
+def test_malformed_bodies(api: TestClient, body, status, code):
+    response = api.post("/v1/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert _error(response)["code"] == code
+
+
+def test_split_layout_errors(api: TestClient, feature_rows):
+    columns = list(feature_rows[0])
+    short = api.post("/v1/predict", json={"columns": columns, "data": [[1.0]]})
+    assert _error(short)["details"][0]["field"] == "data[0]"
+    missing = api.post("/v1/predict", json={"columns": columns[1:], "data": [[1.0] * 29]})
+    assert _error(missing)["details"][0]["field"] == f"columns.{columns[0]}"
+    dupes = api.post("/v1/predict", json={"columns": columns + columns[:1], "data": [[1.0] * 31]})
+    assert "unique" in _error(dupes)["details"][0]["message"]
+
+
+def test_row_and_body_limits_are_413(api_settings, keys, registry, feature_rows):
+    settings = api_settings.model_copy(update={"max_rows": 5, "max_body_bytes": 8192})
+    with client_for(settings, keys.predict, registry) as client:
+        wait_ready(client)
+        rows = client.post("/v1/predict", json={"rows": feature_rows[:6]})
+        assert rows.status_code == 413 and _error(rows)["code"] == "too_many_rows"
+        big = client.post(
+            "/v1/predict",
+            content=b'{"rows": [' + b" " * 9000 + b"]}",
+            headers={"content-type": "application/json"},
+        )
+        assert big.status_code == 413 and _error(big)["code"] == "payload_too_large"
+
+
+def test_metrics_count_requests_predictions_and_the_model(api: TestClient, feature_rows):
+    api.post("/v1/predict", json={"rows": feature_rows[:4]})
+    api.post("/v1/predict", json={"rows": [{}]})
+    text = metrics_text(api)
+    assert 'mlsys_http_requests_total{method="POST",route="/v1/predict",status="200"} 1.0' in text
+    assert 'mlsys_http_requests_total{method="POST",route="/v1/predict",status="422"} 1.0' in text
+    assert (
+        'mlsys_model_info{alias="champion",engine="numpy-linear",'
+        'name="breast-cancer-classifier",version="1"} 1.0'
+    ) in text
+    assert "mlsys_rows_per_request_count 1.0" in text
+    predicted = sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith('mlsys_predictions_total{label="')
+    )
+    assert predicted == 4.0
+    assert 'mlsys_prediction_score_bucket{le="+Inf"} 4.0' in text
+    assert "mlsys_drift_window_rows 4.0" in text
+    assert api.get("/metrics").status_code == 404  # only on the separate metrics port
+
+
+def test_openapi_documents_the_real_request_and_response_models(api: TestClient):
+    schema = api.get("/openapi.json").json()
+    operation = schema["paths"]["/v1/predict"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]
+    assert set(body["schema"]["properties"]) == {"rows", "columns", "data"}
+    assert {"401", "403", "413", "422", "429", "503"} <= set(operation["responses"])
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/PredictResponse"}
+    assert set(schema["components"]["schemas"]["PredictResponse"]["properties"]) == {
+        "model_name",
+        "model_version",
+        "request_id",
+        "predictions",
+        "probabilities",
+    }
+    for path in ("/invocations", "/v2/models/{name}/infer", "/v1/model", "/admin/reload"):
+        assert path in schema["paths"]
+
+
+def test_no_stack_trace_leaks_from_an_unexpected_error(api: TestClient, monkeypatch, feature_rows):
+    def explode(_matrix):
+        raise RuntimeError("secret internal detail")
+
+    swapper = api.app.state.mlsys.swapper
+    broken = replace(
+        swapper.current, compiled=replace(swapper.current.compiled, predict_proba=explode)
+    )
+    monkeypatch.setattr(swapper, "_current", broken)
+    client = TestClient(api.app, raise_server_exceptions=False, headers=dict(api.headers))
+    response = client.post("/v1/predict", json={"rows": feature_rows[:1]})
+    assert response.status_code == 500
+    assert _error(response)["code"] == "internal_error"
+    assert "secret" not in response.text and "Traceback" not in response.text
