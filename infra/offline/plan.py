@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import runpy
 from collections import Counter
 from dataclasses import dataclass, field
@@ -127,6 +128,10 @@ def run_plan(stack: str, root: Path = REPO_ROOT) -> Plan:
     plan = Plan(stack=stack)
     mocks = PlanMocks(region=config["aws:region"])
     pulumi.runtime.set_all_config(config)
+    # Pulumi's runtime schedules on the thread's current event loop; a caller that used
+    # asyncio.run (a web test in the same process, say) leaves none, so each plan gets its own.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     # A fresh root stack per run, so several stacks can be planned in one process.
     pulumi.runtime.reset_options(project=PROJECT, stack=stack)
     pulumi.runtime.set_mocks(
@@ -144,6 +149,8 @@ def run_plan(stack: str, root: Path = REPO_ROOT) -> Plan:
         program()
     finally:
         pulumi.runtime.set_all_config({})
+        asyncio.set_event_loop(None)
+        loop.close()
     return plan
 
 
