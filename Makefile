@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export MLSYS_HOME ?= $(CURDIR)/.mlsys
 
-.PHONY: help install lock lint format typecheck test test-fast demo train serve bench plan plan-diff clean
+.PHONY: help install lock lint format typecheck test test-fast docs-tools demo train serve bench plan plan-diff clean
 
 help:
 	@echo "make demo       train, promote and serve the model on http://$(HOST):$(PORT)"
@@ -44,8 +44,18 @@ format: install
 test-fast: install
 	$(BIN)/pytest -m "not slow"
 
-test: lint
+test: lint docs-tools
 	$(BIN)/pytest
+
+# mermaid, to check that every diagram in the docs parses as GitHub will render it.
+DOCS_TOOLS := build/docs-tools
+$(DOCS_TOOLS)/.installed: tests/docs/package.json tests/docs/package-lock.json
+	@mkdir -p $(DOCS_TOOLS)
+	cp tests/docs/package.json tests/docs/package-lock.json $(DOCS_TOOLS)/
+	cd $(DOCS_TOOLS) && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+docs-tools: $(DOCS_TOOLS)/.installed
 
 # The API under test runs from a virtualenv with only the `app` group, as in the image
 # (no pandas or pytest for scikit-learn and skops to pick up at import time).
