@@ -15,12 +15,25 @@ from app.model_contract import CHAMPION, ArtifactError
 from training import pipeline
 from training.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
 from training.ingest import IngestError
+from training.reevaluate import reevaluate as reevaluate_version
+from training.register import Registered
 from training.registry import RegistryError
 from training.tracking import TrackingSettings
 from training.validate import DatasetValidationError
 from training.workspace import StepOrderError, Workspace
 
-cli = typer.Typer(help="Train, evaluate, register and promote the model.", no_args_is_help=True)
+_HELP = """Train, evaluate, register and promote the model.
+
+Exit codes: 0 done (a rejected candidate is a normal outcome), 1 the data or a step
+failed, 2 the configuration is invalid (the message names the key).
+
+Environment: MLSYS_HOME holds the embedded MLflow store, the work folder and the kept
+dataset snapshots [.mlsys]; MLFLOW_TRACKING_URI switches to a tracking server;
+MLSYS_DATASET_STORE keeps snapshots elsewhere (e.g. s3://datasets-bucket/snapshots);
+MLSYS_DVC_REPO is the DVC repository for dvc:// URIs [.].
+"""
+
+cli = typer.Typer(help=_HELP, no_args_is_help=True)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Pipeline config YAML.")]
 WorkdirOption = Annotated[
@@ -29,6 +42,14 @@ WorkdirOption = Annotated[
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config key, e.g. --set model.params.C=0.5"),
+]
+AcceptShiftOption = Annotated[
+    str | None,
+    typer.Option(
+        "--accept-shift",
+        metavar="REASON",
+        help="Train on data that drifted from the champion on purpose; REASON becomes a run tag.",
+    ),
 ]
 
 _EXPECTED_FAILURES = (
@@ -63,14 +84,31 @@ def _run(
     config: Path,
     workdir: Path | None,
     overrides: list[str] | None,
+    accept_shift: str | None = None,
 ) -> Any:
     try:
-        loaded = load_config(config, parse_overrides(overrides or []))
+        pairs = [
+            *(overrides or []),
+            *([f"checks.accept_shift={accept_shift}"] if accept_shift else []),
+        ]
+        loaded = load_config(config, parse_overrides(pairs))
         ws = Workspace(workdir or TrackingSettings().home / "work")
         return step(loaded, ws)
     except _EXPECTED_FAILURES as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2 if isinstance(exc, ConfigError) else 1) from None
+
+
+def _registered_line(registered: Registered) -> str:
+    if registered.unchanged:
+        return (
+            f"unchanged: same data, settings and code as {registered.name} "
+            f"v{registered.version}; nothing registered"
+        )
+    return (
+        f"registered {registered.name} v{registered.version} "
+        f"(sha256 {registered.artifact_sha256[:12]})"
+    )
 
 
 @cli.command()
@@ -83,10 +121,13 @@ def ingest(
 
 @cli.command()
 def validate(
-    config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
+    config: ConfigOption = DEFAULT_CONFIG,
+    workdir: WorkdirOption = None,
+    set_: SetOption = None,
+    accept_shift: AcceptShiftOption = None,
 ) -> None:
-    """Check the ingested dataset against its contract."""
-    typer.echo(_run(pipeline.step_validate, config, workdir, set_).render())
+    """Check the dataset against its contract and its drift against the champion."""
+    typer.echo(_run(pipeline.step_validate, config, workdir, set_, accept_shift).render())
 
 
 @cli.command()
@@ -110,11 +151,7 @@ def register(
     config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
 ) -> None:
     """Log the model in skops format and register a new version."""
-    registered = _run(pipeline.step_register, config, workdir, set_)
-    typer.echo(
-        f"registered {registered.name} v{registered.version} "
-        f"(sha256 {registered.artifact_sha256[:12]})"
-    )
+    typer.echo(_registered_line(_run(pipeline.step_register, config, workdir, set_)))
 
 
 @cli.command()
@@ -127,12 +164,28 @@ def promote(
 
 @cli.command()
 def run(
-    config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None, set_: SetOption = None
+    config: ConfigOption = DEFAULT_CONFIG,
+    workdir: WorkdirOption = None,
+    set_: SetOption = None,
+    accept_shift: AcceptShiftOption = None,
 ) -> None:
     """Run all six steps in order."""
-    result = _run(pipeline.run_all, config, workdir, set_)
-    typer.echo(f"registered {result.registered.name} v{result.registered.version}")
+    result = _run(pipeline.run_all, config, workdir, set_, accept_shift)
+    typer.echo(_registered_line(result.registered))
     typer.echo(result.decision.render())
+
+
+@cli.command()
+def reevaluate(
+    version: Annotated[str, typer.Argument(help="Version number or alias, e.g. 3 or champion.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Score a registered version again on its own holdout, rebuilt from the kept snapshot."""
+
+    def step(loaded: PipelineConfig, ws: Workspace) -> dict[str, Any]:
+        return reevaluate_version(loaded, version)
+
+    typer.echo(json.dumps(_run(step, config, None, None), indent=2))
 
 
 @cli.command("example-request")

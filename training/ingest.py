@@ -1,16 +1,18 @@
-"""Ingest: fetch the dataset (local path, s3:// URI or a built-in one) and fingerprint it."""
+"""Ingest: fetch the dataset (path, s3://, dvc://path@rev or built-in) and fingerprint it."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pandas as pd
 
 BUILTIN_SCHEME = "sklearn"
+DVC_SCHEME = "dvc"
 
 
 class IngestError(RuntimeError):
@@ -23,6 +25,8 @@ class IngestResult:
     sha256: str
     rows: int
     frame: pd.DataFrame
+    # For dvc:// sources: the revision asked for and the commit it resolved to.
+    dvc: dict[str, str] = field(default_factory=dict)
 
 
 def _builtin_csv(name: str, label: str) -> bytes:
@@ -53,8 +57,49 @@ def _s3_bytes(uri: str) -> bytes:
     return body
 
 
+def parse_dvc_uri(uri: str) -> tuple[str, str | None]:
+    """``dvc://data/train.csv@v3`` -> (``data/train.csv``, ``v3``); no ``@`` means the workspace."""
+    target = uri.removeprefix(f"{DVC_SCHEME}://")
+    path, sep, rev = target.rpartition("@") if "@" in target else (target, "", "")
+    if not path or (sep and not rev):
+        raise IngestError(f"DVC URI must look like dvc://path/in/repo.csv@rev, got {uri!r}")
+    return path, rev or None
+
+
+def _dvc_bytes(uri: str) -> tuple[bytes, dict[str, str]]:
+    # Imported lazily: DVC is heavy and only dvc:// sources need it.
+    import dvc.api
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+    from dvc.scm import SCMError
+
+    path, rev = parse_dvc_uri(uri)
+    repo = os.environ.get("MLSYS_DVC_REPO", ".")
+    try:
+        # Resolved first, so the bytes and the recorded commit cannot come from two revisions.
+        with Repo(repo) as opened:
+            commit = str(opened.scm.resolve_rev(rev or "HEAD"))
+        raw = dvc.api.read(path, repo=repo, rev=commit if rev else None, mode="rb")
+    except (DvcException, SCMError, OSError) as exc:
+        raise IngestError(f"cannot read {uri} from the DVC repository {repo}: {exc}") from exc
+    if not isinstance(raw, bytes):
+        raise IngestError(f"DVC returned no bytes for {uri}")
+    return raw, {"dvc.path": path, "dvc.rev": rev or "workspace", "dvc.commit": commit}
+
+
 def read_source(uri: str, label: str) -> bytes:
     """Return the raw CSV bytes behind ``uri``."""
+    return _read(uri, label)[0]
+
+
+def _read(uri: str, label: str) -> tuple[bytes, dict[str, str]]:
+    parsed = urlparse(uri)
+    if parsed.scheme == DVC_SCHEME:
+        return _dvc_bytes(uri)
+    return _read_plain(uri, label), {}
+
+
+def _read_plain(uri: str, label: str) -> bytes:
     parsed = urlparse(uri)
     if parsed.scheme == BUILTIN_SCHEME:
         return _builtin_csv(parsed.netloc, label)
@@ -71,7 +116,7 @@ def read_source(uri: str, label: str) -> bytes:
 
 def ingest(uri: str, label: str, snapshot: Path) -> IngestResult:
     """Read the dataset, keep a byte-exact snapshot of it and record its SHA-256 and size."""
-    raw = read_source(uri, label)
+    raw, dvc = _read(uri, label)
     if not raw.strip():
         raise IngestError(f"dataset {uri} is empty")
     try:
@@ -81,5 +126,5 @@ def ingest(uri: str, label: str, snapshot: Path) -> IngestResult:
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     snapshot.write_bytes(raw)
     return IngestResult(
-        source=uri, sha256=hashlib.sha256(raw).hexdigest(), rows=len(frame), frame=frame
+        source=uri, sha256=hashlib.sha256(raw).hexdigest(), rows=len(frame), frame=frame, dvc=dvc
     )

@@ -1,4 +1,8 @@
-"""The six steps over a workspace, so the CLI, a local run and Airflow pods behave the same."""
+"""The six steps over a workspace, so the CLI, a local run and Airflow pods behave the same.
+
+Each step's output names the run and model hash it belongs to (from ``train`` on), and the
+next step refuses an output that belongs to another run.
+"""
 
 from __future__ import annotations
 
@@ -14,21 +18,23 @@ import skops.io as sio
 from mlflow import MlflowClient
 
 from app.model_contract import (
-    DATASET_SHA_TAG,
-    GIT_COMMIT_TAG,
     INPUT_EXAMPLE_FILE,
-    build_reference,
+    MODEL_CARD_FILE,
     load_model,
     sha256_file,
 )
 from training import evaluate as evaluation
+from training import provenance, snapshots
+from training.checks import champion_drift, overlap, reference_of
 from training.config import PipelineConfig
 from training.ingest import ingest
-from training.promote import Decision, promote
+from training.model_card import render_card
+from training.promote import BOOTSTRAP_SEED, Decision, promote
 from training.register import Registered, register
 from training.registry import RegistryError, download_file, resolve_alias
-from training.tracking import configure, git_commit
-from training.train import features, hyper_parameters, split_dataset, train
+from training.significance import Predictions, metric_intervals, resample_weights
+from training.tracking import configure, git_commit, git_dirty
+from training.train import features, hyper_parameters, labels, split_dataset, train
 from training.validate import DatasetValidationError, ValidationReport, validate
 from training.workspace import StepOrderError, Workspace
 
@@ -39,17 +45,37 @@ def _load_dataset(ws: Workspace) -> pd.DataFrame:
 
 
 def step_ingest(config: PipelineConfig, ws: Workspace) -> dict[str, Any]:
-    ws.clear()
-    result = ingest(config.dataset.uri, config.dataset.label, ws.dataset)
-    summary = {"source": result.source, "sha256": result.sha256, "rows": result.rows}
+    # Read into a side file first: a failed ingest leaves the previous run's folder intact.
+    result = ingest(config.dataset.uri, config.dataset.label, ws.incoming)
+    ws.clear(keep=ws.incoming)
+    ws.incoming.replace(ws.dataset)
+    summary = {
+        "source": result.source,
+        "sha256": result.sha256,
+        "rows": result.rows,
+        "snapshot": snapshots.keep(ws.dataset, result.sha256),
+        "dvc": result.dvc,
+    }
     ws.write("ingest", summary)
     return summary
 
 
 def step_validate(config: PipelineConfig, ws: Workspace) -> ValidationReport:
     frame = _load_dataset(ws)
-    report = validate(frame, config.dataset)
-    ws.write("validate", {**report.to_dict(), "sha256": ws.read("ingest")["sha256"]})
+    report = validate(frame, config.dataset, allow_duplicates=config.checks.allow_duplicate_rows)
+    accepted = config.checks.accept_shift
+    drift = champion_drift(config, frame) if report.ok else None
+    if drift is not None and not accepted:
+        report = ValidationReport(report.rows, [*report.violations, *drift.violations()])
+    ws.write(
+        "validate",
+        {
+            **report.to_dict(),
+            "sha256": ws.read("ingest")["sha256"],
+            "drift": None if drift is None else {"champion": drift.champion_version, **drift.psi},
+            "accepted_shift": accepted if drift is not None and drift.over else None,
+        },
+    )
     if not report.ok:
         raise DatasetValidationError(report)
     return report
@@ -62,30 +88,32 @@ def step_train(config: PipelineConfig, ws: Workspace) -> dict[str, Any]:
         raise StepOrderError("the ingested dataset has not passed validation; refusing to train")
     frame = _load_dataset(ws)
     split = split_dataset(frame, config.dataset, config.split)
+    leaks = overlap(split.train, split.holdout, config.dataset)
+    if leaks:
+        raise DatasetValidationError(ValidationReport(len(frame), leaks))
     model = train(split.train, config.dataset, config.model, config.split.seed)
     sio.dump(model, ws.model)
     split.holdout.to_csv(ws.holdout, index=False)
-    reference = build_reference(features(split.train, config.dataset), config.dataset.feature_names)
+    reference = reference_of(features(split.train, config.dataset), config.dataset.feature_names)
     ws.reference.write_text(json.dumps(reference))
+    commit, dirty = git_commit(), git_dirty()
+    fingerprint = provenance.fingerprint(config, ingested["sha256"], commit)
     experiment_id = configure(config.experiment)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params(hyper_parameters(config.model, config.split.seed))
         mlflow.log_params(
             {"split.test_size": config.split.test_size, "split.seed": config.split.seed}
         )
-        mlflow.set_tags(
-            {
-                DATASET_SHA_TAG: ingested["sha256"],
-                "dataset_source": ingested["source"],
-                "dataset_rows": str(ingested["rows"]),
-                GIT_COMMIT_TAG: git_commit(),
-            }
-        )
+        mlflow.set_tags(provenance.run_tags(ingested, checked, commit, dirty, fingerprint))
+        provenance.log_data(frame, split.holdout, split.holdout_ids, ingested, config.dataset.label)
+        mlflow.log_dict(checked, provenance.VALIDATION_FILE)
     summary = {
         "run_id": run.info.run_id,
         "model_sha256": sha256_file(ws.model),
         "train_rows": len(split.train),
         "holdout_rows": len(split.holdout),
+        "fingerprint": fingerprint,
+        "git_dirty": dirty,
     }
     ws.write("train", summary)
     return summary
@@ -105,48 +133,125 @@ def step_evaluate(config: PipelineConfig, ws: Workspace) -> dict[str, float]:
     with mlflow.start_run(run_id=trained["run_id"]):
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(str(ws.confusion_matrix), artifact_path="evaluation")
-    ws.write("evaluate", {"metrics": metrics})
+    ws.write("evaluate", {**_owner(trained), "metrics": metrics})
     return metrics
+
+
+def _owner(trained: dict[str, Any]) -> dict[str, str]:
+    return {"run_id": trained["run_id"], "model_sha256": trained["model_sha256"]}
 
 
 def step_register(config: PipelineConfig, ws: Workspace) -> Registered:
     model, trained = _trained_model(ws)
+    evaluated = ws.read_for("evaluate", trained)
     configure(config.experiment)
-    registered = register(
-        model,
-        model_name=config.model_name,
-        run_id=trained["run_id"],
-        dataset=config.dataset,
-        holdout=pd.read_csv(ws.holdout),
-        dataset_sha256=ws.read("ingest")["sha256"],
-        metrics=ws.read("evaluate")["metrics"],
-        commit=git_commit(),
-        staging_dir=ws.root,
-        extra_files=[ws.reference],
-    )
+    client = MlflowClient()
+    same = provenance.unchanged_version(client, config.model_name, trained["fingerprint"])
+    if same is not None and trained["git_dirty"] == "false":
+        version = client.get_model_version(config.model_name, same)
+        registered = Registered(
+            config.model_name, same, version.tags.get("artifact_sha256", ""), "", unchanged=True
+        )
+    else:
+        registered = register(
+            model,
+            model_name=config.model_name,
+            run_id=trained["run_id"],
+            dataset=config.dataset,
+            holdout=pd.read_csv(ws.holdout),
+            dataset_sha256=ws.read("ingest")["sha256"],
+            metrics=evaluated["metrics"],
+            commit=git_commit(),
+            staging_dir=ws.root,
+            extra_files=[ws.reference],
+            extra_tags={
+                provenance.FINGERPRINT_TAG: trained["fingerprint"],
+                provenance.GIT_DIRTY_TAG: trained["git_dirty"],
+            },
+        )
+        write_card(config, ws, trained, registered, decision=None)
     ws.write(
         "register",
         {
+            **_owner(trained),
             "name": registered.name,
             "version": registered.version,
             "artifact_sha256": registered.artifact_sha256,
+            "unchanged": registered.unchanged,
         },
     )
     return registered
 
 
+def write_card(
+    config: PipelineConfig,
+    ws: Workspace,
+    trained: dict[str, Any],
+    registered: Registered,
+    decision: Decision | None,
+) -> str:
+    """Render the model card and log it at the run's stable path; returns the Markdown."""
+    validated = ws.read("validate")
+    model, holdout = load_model(ws.model, trained["model_sha256"]), pd.read_csv(ws.holdout)
+    predictions = Predictions.of(
+        model,
+        features(holdout, config.dataset),
+        labels(holdout, config.dataset),
+        config.dataset.classes,
+    )
+    weights = resample_weights(len(holdout), config.promotion.bootstrap_samples, BOOTSTRAP_SEED)
+    card = render_card(
+        config=config,
+        version=registered.version,
+        run_id=trained["run_id"],
+        ingested=ws.read("ingest"),
+        dataset=pd.read_csv(ws.dataset),
+        drift=validated.get("drift"),
+        accepted_shift=validated.get("accepted_shift"),
+        metrics=ws.read_for("evaluate", trained)["metrics"],
+        intervals=metric_intervals(predictions, weights, config.promotion.confidence),
+        decision=decision,
+    )
+    with mlflow.start_run(run_id=trained["run_id"]):
+        mlflow.log_text(card, MODEL_CARD_FILE)
+    return card
+
+
 def step_promote(config: PipelineConfig, ws: Workspace) -> Decision:
-    registered = ws.read("register")
+    trained = ws.read("train")
+    registered = ws.read_for("register", trained)
     configure(config.experiment)
+    if registered["unchanged"]:
+        return Decision(
+            promoted=False,
+            candidate_version=registered["version"],
+            champion_version=None,
+            candidate_metrics={},
+            reasons=[
+                f"unchanged re-run of v{registered['version']} (same data, settings and code): "
+                "nothing registered, no alias moved"
+            ],
+            changed=False,
+        )
     decision = promote(
         model_name=config.model_name,
         candidate_version=registered["version"],
-        candidate_metrics=ws.read("evaluate")["metrics"],
         holdout=pd.read_csv(ws.holdout),
         dataset=config.dataset,
         spec=config.promotion,
+        accepted_shift=ws.read("validate").get("accepted_shift"),
     )
-    ws.write("promote", decision.to_dict())
+    if decision.changed:
+        write_card(
+            config,
+            ws,
+            trained,
+            Registered(
+                registered["name"], registered["version"], registered["artifact_sha256"], ""
+            ),
+            decision,
+        )
+    ws.write("promote", {**_owner(trained), **decision.to_dict()})
     return decision
 
 

@@ -42,6 +42,8 @@ class Registered:
     version: str
     artifact_sha256: str
     model_uri: str
+    # True when an identical earlier version was found and nothing new was registered.
+    unchanged: bool = False
 
 
 def _requirements() -> list[str]:
@@ -77,6 +79,7 @@ def register(
     commit: str,
     staging_dir: Path,
     extra_files: list[Path] | None = None,
+    extra_tags: dict[str, str] | None = None,
 ) -> Registered:
     """Log ``model`` into ``run_id``, register a new version and tag it with its provenance.
 
@@ -124,6 +127,7 @@ def register(
         GIT_COMMIT_TAG: commit,
         UNTRUSTED_TYPES_TAG: ",".join(untrusted_types(downloaded)),
         **{f"{METRIC_TAG_PREFIX}{name}": f"{value:.6f}" for name, value in metrics.items()},
+        **(extra_tags or {}),
     }
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value)

@@ -26,6 +26,11 @@ class TrackingSettings(BaseSettings):
         description="Artifact location for new experiments when MLflow talks to a database "
         "directly (no tracking server), e.g. s3://bucket/mlflow.",
     )
+    dataset_store: str | None = Field(
+        default=None,
+        validation_alias="MLSYS_DATASET_STORE",
+        description="Where ingested snapshots are kept by hash, e.g. s3://datasets-bucket/snapshots.",
+    )
 
     def embedded_uri(self) -> str:
         return embedded_tracking_uri(self.home)
@@ -72,3 +77,23 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() or "unknown"
+
+
+def git_dirty() -> str:
+    """'true' when the checkout has uncommitted changes, 'false' when clean, else 'unknown'.
+
+    ``GIT_DIRTY`` wins: an image built from a commit has no checkout to ask, but its build knows.
+    """
+    if os.environ.get("GIT_DIRTY") in ("true", "false"):
+        return os.environ["GIT_DIRTY"]
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return "true" if out.stdout.strip() else "false"

@@ -28,14 +28,21 @@ _ESTIMATORS: dict[str, type[ClassifierMixin]] = {
 class Split:
     train: pd.DataFrame
     holdout: pd.DataFrame
+    # Positions of the holdout rows in the ingested snapshot, so the holdout can be rebuilt.
+    holdout_ids: tuple[int, ...] = ()
 
 
 def split_dataset(frame: pd.DataFrame, dataset: DatasetSpec, spec: SplitSpec) -> Split:
     """Stratified, seeded split so every run of the same data sees the same holdout."""
+    frame = frame.reset_index(drop=True)
     train, holdout = train_test_split(
         frame, test_size=spec.test_size, random_state=spec.seed, stratify=frame[dataset.label]
     )
-    return Split(train=train.reset_index(drop=True), holdout=holdout.reset_index(drop=True))
+    return Split(
+        train=train.reset_index(drop=True),
+        holdout=holdout.reset_index(drop=True),
+        holdout_ids=tuple(int(i) for i in holdout.index),
+    )
 
 
 def build_pipeline(spec: ModelSpec, seed: int) -> Pipeline:

@@ -136,8 +136,28 @@ def _check_label(frame: pd.DataFrame, spec: DatasetSpec) -> list[Violation]:
     return found
 
 
-def validate(frame: pd.DataFrame, spec: DatasetSpec) -> ValidationReport:
-    """Check schema, missing values, types, ranges, labels, balance and size."""
+def _constant_columns(frame: pd.DataFrame, spec: DatasetSpec) -> list[Violation]:
+    # A feature with one value carries no signal and usually means a broken export.
+    return [
+        Violation("constant", name, f"every row has the same value {frame[name].iloc[0]!r}")
+        for name in spec.feature_names
+        if name in frame.columns and len(frame) > 1 and frame[name].nunique(dropna=False) == 1
+    ]
+
+
+def _duplicate_rows(frame: pd.DataFrame) -> list[Violation]:
+    # Repeated rows weigh some examples twice and leak between the train and holdout splits.
+    repeated = frame.duplicated(keep="first")
+    if not repeated.any():
+        return []
+    count, rows = _rows(repeated)
+    return [Violation("duplicates", None, f"{count} row(s) repeat an earlier row", count, rows)]
+
+
+def validate(
+    frame: pd.DataFrame, spec: DatasetSpec, *, allow_duplicates: bool = False
+) -> ValidationReport:
+    """Check the contract, constant columns and duplicate rows; report every violation."""
     violations: list[Violation] = []
     expected = [*spec.feature_names, spec.label]
     missing_columns = [name for name in expected if name not in frame.columns]
@@ -155,12 +175,17 @@ def validate(frame: pd.DataFrame, spec: DatasetSpec) -> ValidationReport:
             violations.extend(_check_column(frame, column))
     if spec.label in frame.columns:
         violations.extend(_check_label(frame, spec))
+    violations.extend(_constant_columns(frame, spec))
+    if not allow_duplicates:
+        violations.extend(_duplicate_rows(frame))
     return ValidationReport(rows=len(frame), violations=violations)
 
 
-def require_valid(frame: pd.DataFrame, spec: DatasetSpec) -> ValidationReport:
+def require_valid(
+    frame: pd.DataFrame, spec: DatasetSpec, *, allow_duplicates: bool = False
+) -> ValidationReport:
     """Validate and raise :class:`DatasetValidationError` on any violation."""
-    report = validate(frame, spec)
+    report = validate(frame, spec, allow_duplicates=allow_duplicates)
     if not report.ok:
         raise DatasetValidationError(report)
     return report

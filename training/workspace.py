@@ -42,6 +42,23 @@ class Workspace:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / f"{step}.json").write_text(json.dumps(data, indent=2, sort_keys=True))
 
+    @property
+    def incoming(self) -> Path:
+        return self.root / "incoming.csv"
+
+    def read_for(self, step: str, trained: dict[str, Any]) -> dict[str, Any]:
+        """A step's output, refused unless it belongs to the run and model that train wrote."""
+        data = self.read(step)
+        for key in ("run_id", "model_sha256"):
+            if data.get(key) != trained[key]:
+                raise StepOrderError(
+                    f"step '{step}' output in {self.root} belongs to run {data.get('run_id')} "
+                    f"(model {str(data.get('model_sha256'))[:12]}), but train last wrote run "
+                    f"{trained['run_id']} (model {trained['model_sha256'][:12]}); "
+                    f"run '{step}' again"
+                )
+        return data
+
     def read(self, step: str) -> dict[str, Any]:
         path = self.root / f"{step}.json"
         if not path.is_file():
@@ -49,9 +66,9 @@ class Workspace:
         data: dict[str, Any] = json.loads(path.read_text())
         return data
 
-    def clear(self) -> None:
-        """Forget earlier outputs so a new run cannot pick up stale results."""
+    def clear(self, keep: Path | None = None) -> None:
+        """Forget earlier outputs (all but ``keep``) so a new run cannot pick up stale results."""
         if self.root.is_dir():
             for path in self.root.iterdir():
-                if path.is_file():
+                if path.is_file() and path != keep:
                     path.unlink()

@@ -68,7 +68,9 @@ class FakeRegistry:
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         if name != self.name or alias not in self.aliases:
             raise MlflowException(f"alias {alias} not found", error_code=INVALID_PARAMETER_VALUE)
-        version = self.aliases[alias]
+        return self.get_model_version(name, self.aliases[alias])
+
+    def get_model_version(self, name: str, version: str) -> ModelVersion:
         tags = [ModelVersionTag(k, v) for k, v in self.tags[version].items()]
         return ModelVersion(name, version, creation_timestamp=0, tags=tags)
 

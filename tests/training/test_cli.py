@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
 from app.model_contract import CHAMPION, ArtifactError
 from training import pipeline
 from training.cli import cli, parse_overrides
-from training.config import ConfigError
+from training.config import DEFAULT_CONFIG, ConfigError
 from training.registry import RegistryError
 
 runner = CliRunner()
@@ -118,3 +119,56 @@ def test_example_request_without_a_champion_says_to_run_the_pipeline(
     result = runner.invoke(cli, ["example-request", "--out", str(tmp_path / "req.json")])
     assert result.exit_code == 1
     assert "breast-cancer-classifier@champion is not set; run the pipeline first" in result.output
+
+
+def test_help_names_the_exit_codes_and_the_environment():
+    text = _invoke("--help").output
+    for expected in (
+        "Exit codes: 0",
+        "2 the configuration is invalid",
+        "MLSYS_HOME",
+        "MLFLOW_TRACKING_URI",
+        "MLSYS_DATASET_STORE",
+    ):
+        assert expected in " ".join(text.split()), expected
+
+
+def test_a_missing_columns_file_exits_2_naming_the_key(mlsys_home: Path, tmp_path: Path):
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(DEFAULT_CONFIG.read_text().replace("dataset_columns.yaml", "nope.yaml"))
+    result = runner.invoke(cli, ["ingest", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "dataset.columns_file: cannot read" in result.output
+
+
+@pytest.mark.slow
+def test_no_promotion_on_borrowed_metrics(trained_home: Path, tmp_path: Path):
+    """The sequence from issue 9: a weak model must not register with another run's metrics."""
+    workdir = ["--workdir", str(tmp_path / "ws")]
+    for step in ("ingest", "validate", "train", "evaluate"):
+        assert _invoke(step, *workdir).exit_code == 0, step
+    weak = _invoke("train", *workdir, "--set", "model.params.C=0.0005")
+    assert weak.exit_code == 0
+    weak_run = json.loads(weak.stdout)["run_id"]
+    registered = runner.invoke(cli, ["register", *workdir])
+    assert registered.exit_code == 1
+    assert f"step 'evaluate' output in {tmp_path / 'ws'} belongs to run" in registered.output
+    assert weak_run in registered.output
+    promoted = runner.invoke(cli, ["promote", *workdir])
+    assert promoted.exit_code == 1
+    assert "step 'register' has not run" in promoted.output
+    client = MlflowClient()
+    assert [
+        str(v.version) for v in client.search_model_versions("name='breast-cancer-classifier'")
+    ] == ["1"]
+    assert (
+        str(client.get_model_version_by_alias("breast-cancer-classifier", CHAMPION).version) == "1"
+    )
+    # Evaluated now, the weak model registers honestly and promote refuses it on its own score.
+    assert _invoke("evaluate", *workdir).exit_code == 0
+    assert "registered breast-cancer-classifier v2" in _invoke("register", *workdir).output
+    decision = _invoke("promote", *workdir).output
+    assert "REJECTED" in decision and "below the threshold" in decision
+    assert (
+        str(client.get_model_version_by_alias("breast-cancer-classifier", CHAMPION).version) == "1"
+    )

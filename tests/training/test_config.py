@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from training.config import ConfigError, load_config
+from training.config import DEFAULT_CONFIG, ConfigError, load_config
 
 
 def test_default_config_describes_the_builtin_dataset():
@@ -43,3 +43,30 @@ def test_label_may_not_be_a_feature():
 def test_missing_file_is_a_config_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_a_missing_columns_file_is_a_config_error_naming_the_key(tmp_path: Path):
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(
+        (Path(DEFAULT_CONFIG).read_text()).replace("dataset_columns.yaml", "missing.yaml")
+    )
+    with pytest.raises(ConfigError, match=r"dataset\.columns_file: cannot read .*missing\.yaml"):
+        load_config(config)
+
+
+def test_nullable_columns_need_an_estimator_that_handles_missing_values():
+    nullable = {"name": "mean_radius", "nullable": True}
+    columns = [nullable, *[c.model_dump() for c in load_config().dataset.columns[1:]]]
+    with pytest.raises(ConfigError, match=r"\['mean_radius'\] are nullable .*logistic_regression"):
+        load_config(overrides={"dataset": {"columns": columns}})
+    forest = load_config(
+        overrides={"dataset": {"columns": columns}, "model": {"kind": "random_forest"}}
+    )
+    assert forest.dataset.columns[0].nullable
+
+
+def test_log_loss_thresholds_may_exceed_one_but_probabilities_may_not():
+    config = load_config(overrides={"promotion": {"thresholds": {"log_loss": 2.5}}})
+    assert config.promotion.thresholds["log_loss"] == 2.5
+    with pytest.raises(ConfigError, match=r"promotion\.thresholds\.f1 must be <= 1"):
+        load_config(overrides={"promotion": {"thresholds": {"f1": 1.5}}})

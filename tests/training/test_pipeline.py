@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
@@ -17,6 +18,7 @@ from app.model_contract import (
     GIT_COMMIT_TAG,
     METRIC_TAG_PREFIX,
     MLMODEL_FILE,
+    MODEL_CARD_FILE,
     MODEL_FILE,
     PREVIOUS,
     REASON_TAG,
@@ -24,6 +26,8 @@ from app.model_contract import (
 )
 from training.config import load_config
 from training.pipeline import run_all, step_ingest, step_train, step_validate
+from training.provenance import FINGERPRINT_TAG, GIT_DIRTY_TAG, SHIFT_TAG
+from training.reevaluate import reevaluate
 from training.registry import resolve_alias
 from training.tracking import configure
 from training.validate import DatasetValidationError
@@ -62,6 +66,9 @@ def test_first_run_registers_and_crowns_a_champion(mlsys_home: Path, config):
     assert {"accuracy", "f1", "roc_auc"} <= set(run.data.metrics)
     artifacts = [a.path for a in client.list_artifacts(champion.run_id, "evaluation")]
     assert artifacts == ["evaluation/confusion_matrix.png"]
+    assert run.data.tags["dvc.rev"] == "none"
+    assert run.data.tags[GIT_DIRTY_TAG] in ("true", "false")
+    assert tags[FINGERPRINT_TAG] == run.data.tags[FINGERPRINT_TAG]
 
 
 def test_worse_model_is_refused_and_the_champion_stays(trained_home: Path):
@@ -94,7 +101,8 @@ def test_regression_alone_blocks_promotion(trained_home: Path):
 
 
 def test_equal_model_is_promoted_and_the_old_champion_becomes_previous(trained_home: Path):
-    config = load_config()
+    # Another max_iter: the same converged model, but not an unchanged re-run.
+    config = load_config(overrides={"model": {"params": {"max_iter": 3000}}})
     result = run_all(config, Workspace(trained_home / "work-again"))
     assert result.decision.promoted
     assert str(_alias(config, CHAMPION).version) == "2"
@@ -128,3 +136,96 @@ def test_train_refuses_data_that_did_not_pass_validation(mlsys_home: Path, confi
     )
     with pytest.raises(StepOrderError, match="not passed validation"):
         step_train(config, ws)
+
+
+def test_the_run_records_its_data_so_any_version_can_be_re_evaluated(trained_home: Path):
+    config = load_config()
+    client = _client(config)
+    champion = _alias(config, CHAMPION)
+    run = client.get_run(champion.run_id)
+    inputs = {_context(i): i.dataset for i in run.inputs.dataset_inputs}
+    assert set(inputs) == {"training", "holdout"}
+    sha = run.data.tags[DATASET_SHA_TAG]
+    assert inputs["training"].digest == sha[:32]
+    assert inputs["training"].source_type == "local"
+    again = reevaluate(config, "1")
+    assert again["dataset_sha256"] == sha and again["holdout_rows"] == 143
+    for name, value in again["recorded"].items():
+        assert again["metrics"][name] == pytest.approx(value, abs=1e-6)
+    assert reevaluate(config, "champion")["version"] == "1"
+    card_path = Path(client.download_artifacts(champion.run_id, MODEL_CARD_FILE, str(trained_home)))
+    card = card_path.read_text()
+    for heading in (
+        "# Model card: breast-cancer-classifier v1",
+        "## Data",
+        "## Training parameters",
+        "## Holdout metrics",
+        "## Comparison with the champion",
+        "## Drift",
+        "## Known limits",
+    ):
+        assert heading in card, heading
+    assert sha in card and "bootstrap CI" in card and "Decision: **promoted**" in card
+
+
+def _context(dataset_input) -> str:
+    return {tag.key: tag.value for tag in dataset_input.tags}["mlflow.data.context"]
+
+
+def test_an_unchanged_re_run_registers_nothing(trained_home: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("GIT_DIRTY", "false")
+    config = load_config()
+    result = run_all(config, Workspace(trained_home / "work-again"))
+    assert result.registered.unchanged and result.registered.version == "1"
+    assert not result.decision.changed
+    assert "unchanged re-run of v1" in result.decision.render()
+    client = _client(config)
+    assert [str(v.version) for v in client.search_model_versions(f"name='{NAME}'")] == ["1"]
+    # A dirty tree cannot prove the code is the same: it registers.
+    monkeypatch.setenv("GIT_DIRTY", "true")
+    assert not run_all(config, Workspace(trained_home / "work-dirty")).registered.unchanged
+
+
+def test_shifted_data_is_refused_unless_the_shift_is_accepted(trained_home: Path, tmp_path: Path):
+    frame = pd.read_csv(trained_home / "work" / "dataset.csv")
+    names = load_config().dataset.feature_names
+    frame[names] = frame[names] * 1.4
+    shifted = tmp_path / "shifted.csv"
+    frame.to_csv(shifted, index=False)
+    config = load_config(overrides={"dataset": {"uri": str(shifted)}})
+    with pytest.raises(DatasetValidationError) as caught:
+        run_all(config, Workspace(trained_home / "work-shift"))
+    drift = [v for v in caught.value.report.violations if v.check == "drift"]
+    assert drift and all("against champion v1's reference" in v.message for v in drift)
+    reason = "new scanner calibration"
+    accepted = load_config(
+        overrides={"dataset": {"uri": str(shifted)}, "checks": {"accept_shift": reason}}
+    )
+    result = run_all(accepted, Workspace(trained_home / "work-shift"))
+    run = _client(accepted).get_run(_run_of(accepted, result))
+    assert run.data.tags[SHIFT_TAG] == reason
+    assert result.decision.promoted, result.decision.render()
+
+
+def _run_of(config, result) -> str:
+    return _client(config).get_model_version(NAME, result.registered.version).run_id
+
+
+def test_a_sharp_drop_of_the_champion_without_drift_is_a_data_problem(
+    trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Labels scrambled for a third of the rows: features look the same, the champion collapses.
+    frame = pd.read_csv(trained_home / "work" / "dataset.csv")
+    frame.loc[frame.index % 3 == 0, "target"] = 1 - frame.loc[frame.index % 3 == 0, "target"]
+    noisy = tmp_path / "noisy.csv"
+    frame.to_csv(noisy, index=False)
+    config = load_config(
+        overrides={
+            "dataset": {"uri": str(noisy)},
+            "promotion": {"thresholds": {"accuracy": 0.5}, "champion_drop": 0.05},
+        }
+    )
+    result = run_all(config, Workspace(trained_home / "work-noisy"))
+    assert not result.decision.promoted
+    assert any(r.startswith("data problem: champion v1") for r in result.decision.reasons)
+    assert str(_alias(config, CHAMPION).version) == "1"

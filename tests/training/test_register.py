@@ -99,8 +99,7 @@ def test_register_logs_a_skops_model_with_its_provenance(
     names = small_dataset.feature_names
     reference = tmp_path / REFERENCE_FILE
     reference.write_text(json.dumps(build_reference(small_frame[names].to_numpy(), names)))
-    configure("small")
-    with mlflow.start_run() as run:
+    with mlflow.start_run(experiment_id=configure("small")) as run:
         pass
     registered = register(
         small_model,

@@ -75,3 +75,19 @@ def test_integer_columns_refuse_fractions(frame, config):
     assert [(v.check, v.column, v.example_rows) for v in report.violations] == [
         ("type", "mean_area", [2])
     ]
+
+
+def test_constant_columns_and_duplicate_rows_are_violations(frame, config):
+    bad = frame.copy()
+    bad["mean_symmetry"] = 0.2
+    bad = pd.concat([bad, bad.head(3), bad.head(3)], ignore_index=True)
+    report = validate(bad, config.dataset)
+    assert {(v.check, v.column) for v in report.violations} == {
+        ("constant", "mean_symmetry"),
+        ("duplicates", None),
+    }
+    [duplicates] = [v for v in report.violations if v.check == "duplicates"]
+    assert duplicates.count == 6 and duplicates.example_rows[0] == len(frame)
+    assert "6 row(s) repeat an earlier row" in report.render()
+    allowed = validate(bad, config.dataset, allow_duplicates=True)
+    assert [v.check for v in allowed.violations] == ["constant"]

@@ -32,3 +32,24 @@ def test_clear_forgets_files_but_keeps_folders(tmp_path: Path):
     ws.clear()
     assert [path.name for path in ws.root.iterdir()] == ["registered-model"]
     Workspace(tmp_path / "never-created").clear()
+
+
+def test_an_output_of_another_run_or_model_is_refused(tmp_path: Path):
+    ws = Workspace(tmp_path / "ws")
+    trained = {"run_id": "run-b", "model_sha256": "b" * 64}
+    ws.write("evaluate", {"run_id": "run-a", "model_sha256": "a" * 64, "metrics": {}})
+    with pytest.raises(StepOrderError, match=r"belongs to run run-a .* train last wrote run run-b"):
+        ws.read_for("evaluate", trained)
+    ws.write("evaluate", {"run_id": "run-b", "model_sha256": "a" * 64, "metrics": {}})
+    with pytest.raises(StepOrderError, match=r"model aaaaaaaaaaaa"):
+        ws.read_for("evaluate", trained)
+    ws.write("evaluate", {**trained, "metrics": {"f1": 1.0}})
+    assert ws.read_for("evaluate", trained)["metrics"] == {"f1": 1.0}
+
+
+def test_clear_can_keep_one_file(tmp_path: Path):
+    ws = Workspace(tmp_path / "ws")
+    ws.write("ingest", {})
+    ws.incoming.write_text("a\n1\n")
+    ws.clear(keep=ws.incoming)
+    assert [path.name for path in ws.root.iterdir()] == [ws.incoming.name]
