@@ -44,7 +44,7 @@ format: install
 test-fast: install
 	$(BIN)/pytest -m "not slow"
 
-test: lint docs-tools
+test: lint docs-tools check-infra
 	$(BIN)/pytest
 
 # mermaid, to check that every diagram in the docs parses as GitHub will render it.
@@ -75,6 +75,22 @@ bench: install $(APP_STAMP)
 STACK ?= dev
 plan: install
 	$(BIN)/python -m infra.offline plan --stack $(STACK)
+
+# checkov over the offline plan of every stack (tfplan.json and manifests), from its own
+# virtualenv with every dependency pinned; skips only those reviewed in infra/checkov-skips.yaml.
+CHECKOV_VENV := build/checkov-venv
+$(CHECKOV_VENV)/.installed: infra/checkov-requirements.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r infra/checkov-requirements.txt
+	@touch $@
+
+.PHONY: check-infra
+check-infra: install $(CHECKOV_VENV)/.installed
+	@for stack in dev staging prod; do \
+	    $(BIN)/python -m infra.offline plan --stack $$stack > /dev/null || exit 1; done
+	$(BIN)/python -m infra.policy build/plan/dev/resources.json \
+	    build/plan/staging/resources.json build/plan/prod/resources.json
+	$(BIN)/python -m infra.offline.checkov_gate --checkov $(CHECKOV_VENV)/bin/checkov dev staging prod
 
 A ?= dev
 B ?= prod

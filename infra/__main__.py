@@ -5,22 +5,54 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import read_pulumi_config
+from infra.config import ConfigError, read_pulumi_config
 from infra.foundation.ci_identity import CiIdentity, CiIdentityArgs
 from infra.foundation.cluster import Cluster, ClusterArgs
 from infra.foundation.database import DATABASES, Database, DatabaseArgs
+from infra.foundation.deploy_permissions import DeployScope
 from infra.foundation.image_repositories import ImageRepositories, ImageRepositoriesArgs
+from infra.foundation.kms import KeyAdmins
 from infra.foundation.network import Network, NetworkArgs
 from infra.foundation.object_storage import ObjectStorage, ObjectStorageArgs
-from infra.foundation.workload_identity import WorkloadIdentities, WorkloadIdentitiesArgs
+from infra.foundation.workload_identity import (
+    DatabaseAccess,
+    WorkloadIdentities,
+    WorkloadIdentitiesArgs,
+)
 from infra.platform.database_bootstrap import DatabaseBootstrap, DatabaseBootstrapArgs
 
 config = read_pulumi_config()
 prefix, tags = config.prefix, config.tags
 account_id = aws.get_caller_identity().account_id
+if account_id != config.account_id:
+    # One account per environment: dev's credentials must never deploy prod, nor the reverse.
+    raise ConfigError(
+        f"mlsys:accountId is {config.account_id} but the AWS credentials are for {account_id}"
+    )
 zones = tuple(aws.get_availability_zones(state="available").names[:3])
+cluster_arn = f"arn:aws:eks:{config.region}:{account_id}:cluster/{prefix}"
 
-# Layer 1: the AWS foundation.
+# Layer 1: the AWS foundation. The CI identity first: its boundary caps every other role.
+ci = CiIdentity(
+    f"{prefix}-ci",
+    CiIdentityArgs(
+        scope=DeployScope(
+            account_id=account_id,
+            region=config.region,
+            dr_region=config.dr_region,
+            prefix=prefix,
+            environment=config.environment,
+        ),
+        repository=config.github_repository,
+        existing_provider_arn=config.github_oidc_provider_arn,
+        tags=tags,
+    ),
+)
+key_admins = KeyAdmins(
+    account_id=account_id,
+    admin_role_arn=config.admin_role_arn,
+    deploy_role_arn=ci.deploy_role_arn,
+)
 network = Network(
     f"{prefix}-network",
     NetworkArgs(
@@ -30,18 +62,10 @@ network = Network(
         nat_per_az=config.nat_per_az,
         interface_endpoints=config.interface_endpoints,
         cluster_name=prefix,
+        key_admins=key_admins,
+        boundary_arn=ci.boundary_arn,
         tags=tags,
-    ),
-)
-ci = CiIdentity(
-    f"{prefix}-ci",
-    CiIdentityArgs(
-        prefix=prefix,
-        account_id=account_id,
-        repository=config.github_repository,
-        environment=config.environment,
-        existing_provider_arn=config.github_oidc_provider_arn,
-        tags=tags,
+        flow_log_retention_days=config.log_retention_days,
     ),
 )
 cluster = Cluster(
@@ -50,13 +74,17 @@ cluster = Cluster(
         cluster_name=prefix,
         version=config.cluster_version,
         region=config.region,
+        account_id=account_id,
         private_subnet_ids=network.private_subnet_ids,
         api_allowed_cidrs=config.cluster_api_cidrs,
         admin_role_arn=config.admin_role_arn,
         deploy_role_arns=[ci.deploy_role_arn],
         system_nodes=config.system_nodes,
         workload_nodes=config.workload_nodes,
+        boundary_arn=ci.boundary_arn,
+        key_admins=key_admins,
         tags=tags,
+        log_retention_days=config.log_retention_days,
     ),
 )
 storage = ObjectStorage(
@@ -67,6 +95,9 @@ storage = ObjectStorage(
         region=config.region,
         dr_region=config.dr_region,
         noncurrent_version_days=config.noncurrent_version_retention_days,
+        backup_lock_days=config.backup_lock_days,
+        key_admins=key_admins,
+        boundary_arn=ci.boundary_arn,
         tags=tags,
     ),
 )
@@ -76,7 +107,6 @@ database = Database(
         identifier=f"{prefix}-postgres",
         vpc_id=network.vpc_id,
         subnet_ids=network.database_subnet_ids,
-        client_security_group_id=cluster.node_security_group_id,
         instance_class=config.db_instance_class,
         engine_major=config.db_engine_major,
         allocated_storage_gb=config.db_allocated_storage_gb,
@@ -84,20 +114,40 @@ database = Database(
         deletion_protection=config.db_deletion_protection,
         backup_retention_days=config.db_backup_retention_days,
         final_snapshot=config.final_snapshot,
+        dr_region=config.dr_region,
+        key_admins=key_admins,
+        boundary_arn=ci.boundary_arn,
         tags=tags,
     ),
 )
 # "-ecr" is the name deployed stacks know; renaming it would replace the repositories.
-images = ImageRepositories(f"{prefix}-ecr", ImageRepositoriesArgs(prefix=prefix, tags=tags))
+images = ImageRepositories(
+    f"{prefix}-ecr",
+    ImageRepositoriesArgs(
+        prefix=prefix,
+        account_id=account_id,
+        dr_region=config.dr_region,
+        key_admins=key_admins,
+        tags=tags,
+    ),
+)
 identities = WorkloadIdentities(
     f"{prefix}-identity",
     WorkloadIdentitiesArgs(
         prefix=prefix,
         cluster_name=cluster.name,
+        cluster_arn=cluster_arn,
         region=config.region,
         account_id=account_id,
         bucket_arns=dict(storage.bucket_arns),
         storage_key_arn=storage.key_arn,
+        database=DatabaseAccess(
+            resource_id=database.resource_id,
+            secret_arn=database.secret_arn,
+            key_arn=database.key_arn,
+        ),
+        key_admins=key_admins,
+        boundary_arn=ci.boundary_arn,
         tags=tags,
     ),
 )
@@ -108,10 +158,15 @@ DatabaseBootstrap(
     DatabaseBootstrapArgs(
         host=database.address,
         port=database.port,
+        region=config.region,
         admin_user=database.admin_user,
-        admin_password=database.admin_password,
-        engine_major=config.db_engine_major,
+        admin_secret_arn=database.secret_arn,
         databases=DATABASES,
+        db_client_image=config.db_client_image,
+        aws_cli_image=config.aws_cli_image,
+        # The clients' group admits the pod to the database; the cluster's keeps DNS and
+        # the rest of its traffic working as for any other pod.
+        security_group_ids=[database.clients_security_group_id, cluster.node_security_group_id],
         server=database.instance,
         k8s_provider=cluster.provider,
         former_parent=f"{prefix}-db",
@@ -138,3 +193,4 @@ pulumi.export("trainingRepositoryUrl", images.repository_urls["training"])
 pulumi.export("podIdentityRoleArns", identities.role_arns)
 pulumi.export("vaultUnsealKeyArn", identities.vault_key_arn)
 pulumi.export("ciDeployRoleArn", ci.deploy_role_arn)
+pulumi.export("modelSigningKeyArn", identities.signing_key_arn)

@@ -35,6 +35,7 @@ class NodeGroupConfig:
 class StackConfig:
     environment: Environment
     region: str
+    account_id: str
     owner: str
     cost_center: str
     vpc_cidr: str
@@ -52,12 +53,15 @@ class StackConfig:
     db_deletion_protection: bool
     db_backup_retention_days: int
     dr_region: str | None
+    backup_lock_days: int | None
     github_repository: str
     github_oidc_provider_arn: str | None
     domain: str
     letsencrypt_email: str
     app_image: str
     training_image: str
+    db_client_image: str
+    aws_cli_image: str
 
     @property
     def is_prod(self) -> bool:
@@ -70,13 +74,23 @@ class StackConfig:
 
     @property
     def final_snapshot(self) -> bool:
-        """Deleting the prod database leaves a snapshot behind; other stacks are disposable."""
-        return self.is_prod
+        """Deleting a protected database leaves a snapshot behind; only dev is disposable."""
+        return self.environment != "dev"
+
+    @property
+    def private_cluster_endpoint(self) -> bool:
+        """No CIDRs listed: the EKS API is reachable only from inside the VPC."""
+        return not self.cluster_api_cidrs
 
     @property
     def noncurrent_version_retention_days(self) -> int:
         """How long overwritten or deleted S3 object versions stay recoverable."""
         return 365 if self.is_prod else 30
+
+    @property
+    def log_retention_days(self) -> int:
+        """Flow and control-plane logs: a year in prod (investigations), 90 days elsewhere."""
+        return 365 if self.is_prod else 90
 
     @property
     def prefix(self) -> str:
@@ -98,13 +112,14 @@ class StackConfig:
 # key -> (kind, required). Pulumi.yaml declares the same keys; a test keeps them in step.
 KEYS: dict[str, tuple[str, bool]] = {
     "environment": ("string", True),
+    "accountId": ("string", True),
     "owner": ("string", True),
     "costCenter": ("string", True),
     "vpcCidr": ("string", True),
     "natMode": ("string", True),
     "interfaceEndpoints": ("boolean", True),
     "clusterVersion": ("string", True),
-    "clusterApiCidrs": ("array", True),
+    "clusterApiCidrs": ("array", False),
     "adminRoleArn": ("string", True),
     "systemNodeInstanceTypes": ("array", True),
     "systemNodeMin": ("integer", True),
@@ -121,12 +136,15 @@ KEYS: dict[str, tuple[str, bool]] = {
     "dbDeletionProtection": ("boolean", True),
     "dbBackupRetentionDays": ("integer", True),
     "drRegion": ("string", False),
+    "backupLockDays": ("integer", False),
     "githubRepository": ("string", True),
     "githubOidcProviderArn": ("string", False),
     "domain": ("string", True),
     "letsencryptEmail": ("string", True),
     "appImage": ("string", True),
     "trainingImage": ("string", True),
+    "dbClientImage": ("string", True),
+    "awsCliImage": ("string", True),
 }
 
 
@@ -154,11 +172,27 @@ def _prod_safety(config: StackConfig) -> None:
         (config.db_backup_retention_days >= 14, "dbBackupRetentionDays", "must be >= 14 in prod"),
         (config.nat_per_az, "natMode", "must be 'per-az' in prod"),
         (config.dr_region is not None, "drRegion", "must be set in prod (bucket replication)"),
+        (config.backup_lock_days is not None, "backupLockDays", "must be set in prod"),
         (config.system_nodes.min_size >= 2, "systemNodeMin", "must be >= 2 in prod"),
     ]
     for ok, name, message in checks:
         if not ok:
             raise ConfigError(f"{rules.key(name)} {message}")
+
+
+def _api_cidrs(environment: str, value: Any) -> tuple[str, ...]:
+    """Unset or empty: private endpoint only. Outside dev the whole internet is refused."""
+    if value is None or value == []:
+        return ()
+    cidrs = rules.cidr_list("clusterApiCidrs", value)
+    if environment != "dev":
+        for cidr in cidrs:
+            if cidr.endswith("/0"):
+                raise ConfigError(
+                    f"{rules.key('clusterApiCidrs')} contains {cidr} in {environment}; list "
+                    "your own ranges, or leave it unset for a private-only endpoint"
+                )
+    return cidrs
 
 
 def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
@@ -179,9 +213,10 @@ def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
         raise ConfigError(f"{rules.key('drRegion')} must be a different AWS region than aws:region")
     strict_images = environment in ("staging", "prod")
     images = {}
-    for name in ("appImage", "trainingImage"):
+    for name in ("appImage", "trainingImage", "dbClientImage", "awsCliImage"):
         value = rules.text(name, raw[name])
-        if strict_images:
+        # Platform images run with cluster credentials: pinned by digest in every stack.
+        if strict_images or name in ("dbClientImage", "awsCliImage"):
             value = rules.matching(
                 name,
                 value,
@@ -192,6 +227,9 @@ def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
     config = StackConfig(
         environment=cast(Environment, environment),
         region=region,
+        account_id=rules.matching(
+            "accountId", raw["accountId"], rules.ACCOUNT_ID, "a 12-digit AWS account id"
+        ),
         owner=rules.text("owner", raw["owner"]),
         cost_center=rules.text("costCenter", raw["costCenter"]),
         vpc_cidr=rules.vpc_cidr(raw["vpcCidr"]),
@@ -200,7 +238,7 @@ def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
         cluster_version=cast(
             EksVersion, rules.one_of("clusterVersion", raw["clusterVersion"], EKS_VERSIONS)
         ),
-        cluster_api_cidrs=rules.cidr_list("clusterApiCidrs", raw["clusterApiCidrs"]),
+        cluster_api_cidrs=_api_cidrs(environment, raw.get("clusterApiCidrs")),
         admin_role_arn=rules.matching(
             "adminRoleArn",
             raw["adminRoleArn"],
@@ -228,6 +266,9 @@ def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
             "dbBackupRetentionDays", raw["dbBackupRetentionDays"], 1, 35
         ),
         dr_region=dr_region,
+        backup_lock_days=None
+        if raw.get("backupLockDays") is None
+        else rules.integer("backupLockDays", raw["backupLockDays"], 1, 3650),
         github_repository=rules.matching(
             "githubRepository",
             raw["githubRepository"],
@@ -251,6 +292,8 @@ def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
         ),
         app_image=images["appImage"],
         training_image=images["trainingImage"],
+        db_client_image=images["dbClientImage"],
+        aws_cli_image=images["awsCliImage"],
     )
     _prod_safety(config)
     return config

@@ -13,6 +13,7 @@ DB_CLASS = re.compile(r"^db\.(t4g|t3|m6g|m6i|m7g|m7i|r6g|r6i|r7g|r7i)\.[a-z0-9]+
 IMAGE_WITH_DIGEST = re.compile(
     r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}$"
 )
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 ROLE_ARN = re.compile(r"^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
 OIDC_ARN = re.compile(
     r"^arn:aws:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$"

@@ -1,4 +1,8 @@
-"""CI identity: GitHub's OIDC provider and this environment's deploy role."""
+"""CI identity: GitHub's OIDC provider, this environment's deploy role and the role boundary.
+
+An administrator creates and changes this component (the deploy role may not touch itself,
+its policies or the boundary); every other role in the stack carries the boundary.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.foundation import iam_documents as iam
+from infra.foundation.deploy_permissions import DeployScope, deploy_documents, role_boundary
 from infra.renames import with_former_type
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -16,55 +21,15 @@ GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 
 @dataclass(frozen=True, kw_only=True)
 class CiIdentityArgs:
-    prefix: str
-    account_id: str
+    scope: DeployScope
     repository: str
-    environment: str
     existing_provider_arn: str | None
     tags: dict[str, str]
 
 
-def deploy_permissions(account_id: str, prefix: str) -> dict[str, object]:
-    """IAM changes only on this project's own roles, policies and the GitHub provider."""
-    return iam.document(
-        iam.allow(
-            [
-                "iam:CreateRole",
-                "iam:DeleteRole",
-                "iam:GetRole",
-                "iam:UpdateRole",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:PassRole",
-                "iam:PutRolePolicy",
-                "iam:GetRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:ListRolePolicies",
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:ListAttachedRolePolicies",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:ListInstanceProfilesForRole",
-            ],
-            [f"arn:aws:iam::{account_id}:role/{prefix}-*"],
-        ),
-        iam.allow(
-            [
-                "iam:GetOpenIDConnectProvider",
-                "iam:CreateOpenIDConnectProvider",
-                "iam:TagOpenIDConnectProvider",
-                "iam:UpdateOpenIDConnectProviderThumbprint",
-            ],
-            [f"arn:aws:iam::{account_id}:oidc-provider/token.actions.githubusercontent.com"],
-        ),
-        iam.allow(
-            ["iam:CreateServiceLinkedRole"], [f"arn:aws:iam::{account_id}:role/aws-service-role/*"]
-        ),
-    )
-
-
 class CiIdentity(pulumi.ComponentResource):
     deploy_role_arn: pulumi.Output[str]
+    boundary_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CiIdentityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(
@@ -85,31 +50,42 @@ class CiIdentity(pulumi.ComponentResource):
                 opts=child,
             )
             provider_arn = provider.arn
+        scope = args.scope
+        boundary = aws.iam.Policy(
+            f"{name}-role-boundary",
+            name=scope.boundary_name,
+            description="Ceiling of every role this stack creates (delegated administration)",
+            policy=json.dumps(role_boundary(scope)),
+            tags=args.tags,
+            opts=child,
+        )
         role = aws.iam.Role(
             f"{name}-deploy",
-            name=f"{args.prefix}-github-deploy",
+            name=scope.deploy_role_name,
             assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
                 lambda arn: json.dumps(
-                    iam.github_oidc_trust(arn, args.repository, args.environment)
+                    iam.github_oidc_trust(arn, args.repository, scope.environment)
                 )
             ),
             max_session_duration=3600,
             tags=args.tags,
             opts=child,
         )
-        # Service-level rights come from PowerUserAccess (no IAM); IAM rights are held to
-        # this project's own names by the inline policy.
-        aws.iam.RolePolicyAttachment(
-            f"{name}-deploy-poweruser",
-            role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/PowerUserAccess",
-            opts=pulumi.ResourceOptions(parent=role),
-        )
-        aws.iam.RolePolicy(
-            f"{name}-deploy-iam",
-            role=role.id,
-            policy=json.dumps(deploy_permissions(args.account_id, args.prefix)),
-            opts=pulumi.ResourceOptions(parent=role),
-        )
+        # Scoped managed policies instead of PowerUserAccess: this stack's names and tags only.
+        for purpose, doc in deploy_documents(scope).items():
+            policy = aws.iam.Policy(
+                f"{name}-deploy-{purpose}",
+                name=f"{scope.prefix}-deploy-{purpose}",
+                policy=json.dumps(doc),
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=role),
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-deploy-{purpose}",
+                role=role.name,
+                policy_arn=policy.arn,
+                opts=pulumi.ResourceOptions(parent=role),
+            )
         self.deploy_role_arn = role.arn
+        self.boundary_arn = boundary.arn
         self.register_outputs({"deploy_role_arn": self.deploy_role_arn})

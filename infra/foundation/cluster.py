@@ -1,25 +1,25 @@
-"""Cluster: EKS with API-mode access entries, KMS-encrypted secrets, managed AL2023 nodes."""
+"""Cluster: EKS with API-mode access entries, KMS-encrypted secrets and logs, AL2023 nodes."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.config import NodeGroupConfig
+from infra.foundation.cluster_access import access_grants
 from infra.foundation.cluster_addons import ADDONS
 from infra.foundation.iam_documents import pod_identity_trust, service_trust
-from infra.foundation.kms import customer_key
+from infra.foundation.kms import KeyAdmins, KeyUse, customer_key
 from infra.foundation.kubeconfig import kubeconfig_json
 from infra.renames import with_former_type
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 AL2023 = "AL2023_x86_64_STANDARD"
 
 
@@ -32,13 +32,29 @@ class ClusterArgs:
     cluster_name: str
     version: str
     region: str
+    account_id: str
     private_subnet_ids: Sequence[pulumi.Input[str]]
-    api_allowed_cidrs: tuple[str, ...]
+    api_allowed_cidrs: tuple[str, ...]  # empty: private endpoint only
     admin_role_arn: str
     deploy_role_arns: Sequence[pulumi.Input[str]]
     system_nodes: NodeGroupConfig
     workload_nodes: NodeGroupConfig
+    boundary_arn: pulumi.Input[str]
+    key_admins: KeyAdmins
     tags: dict[str, str]
+    log_retention_days: int = 90
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:eks:{self.region}:{self.account_id}:cluster/{self.cluster_name}"
+
+
+def endpoint_access(cidrs: tuple[str, ...]) -> dict[str, Any]:
+    """Always private for nodes; public only for the listed ranges, and off if none are."""
+    public: dict[str, Any] = {"endpoint_public_access": bool(cidrs)}
+    if cidrs:
+        public["public_access_cidrs"] = list(cidrs)
+    return {"endpoint_private_access": True, **public}
 
 
 def gp3_storage_class() -> dict[str, Any]:
@@ -73,9 +89,10 @@ class Cluster(pulumi.ComponentResource):
             f"{args.cluster_name} Kubernetes secrets",
             args.tags,
             self._child,
+            admins=args.key_admins,
         )
         self.cluster = self._control_plane()
-        self._access_entries()
+        access = self._access_entries()
         self.node_role = self._role(
             "node",
             service_trust("ec2.amazonaws.com"),
@@ -97,7 +114,8 @@ class Cluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_groups),
+            # Without its access entries the provider's first call would be refused.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.node_groups, *access]),
         )
         self._storage_class()
         self.register_outputs(
@@ -108,6 +126,7 @@ class Cluster(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-{purpose}-role",
             assume_role_policy=json.dumps(trust),
+            permissions_boundary=self._args.boundary_arn,
             tags=self._args.tags,
             opts=self._child,
         )
@@ -122,18 +141,42 @@ class Cluster(pulumi.ComponentResource):
 
     def _control_plane(self) -> aws.eks.Cluster:
         args = self._args
-        role = self._role("cluster", service_trust("eks.amazonaws.com"), ["AmazonEKSClusterPolicy"])
+        # The VPC resource controller attaches pod ENIs for security groups for pods.
+        role = self._role(
+            "cluster",
+            service_trust("eks.amazonaws.com"),
+            ["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
+        )
+        log_key = customer_key(
+            f"{self._name}-logs-key",
+            f"{args.cluster_name} control-plane logs",
+            args.tags,
+            self._child,
+            admins=args.key_admins,
+            use=KeyUse(log_service_region=args.region),
+        )
+        # EKS would create this group itself, unencrypted and kept forever; owning it first
+        # sets the key and the retention.
+        logs = aws.cloudwatch.LogGroup(
+            f"{self._name}-control-plane-logs",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=log_key.arn,
+            tags=args.tags,
+            opts=self._child,
+        )
         return aws.eks.Cluster(
             f"{self._name}-eks",
             name=args.cluster_name,
             version=args.version,
             role_arn=role.arn,
-            vpc_config={
-                "subnet_ids": list(args.private_subnet_ids),
-                "endpoint_private_access": True,
-                "endpoint_public_access": True,
-                "public_access_cidrs": list(args.api_allowed_cidrs),
-            },
+            vpc_config=cast(
+                Any,
+                {
+                    "subnet_ids": list(args.private_subnet_ids),
+                    **endpoint_access(args.api_allowed_cidrs),
+                },
+            ),
             access_config={
                 "authentication_mode": "API",
                 "bootstrap_cluster_creator_admin_permissions": False,
@@ -146,29 +189,30 @@ class Cluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             upgrade_policy={"support_type": "STANDARD"},
             tags=args.tags,
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )
 
-    def _access_entries(self) -> None:
-        principals: list[tuple[str, pulumi.Input[str]]] = [("admin", self._args.admin_role_arn)]
-        principals += [(f"deploy-{i}", arn) for i, arn in enumerate(self._args.deploy_role_arns)]
-        for label, arn in principals:
+    def _access_entries(self) -> list[pulumi.Resource]:
+        created: list[pulumi.Resource] = []
+        for grant in access_grants(self._args.admin_role_arn, list(self._args.deploy_role_arns)):
             entry = aws.eks.AccessEntry(
-                f"{self._name}-access-{label}",
+                f"{self._name}-access-{grant.label}",
                 cluster_name=self.cluster.name,
-                principal_arn=arn,
+                principal_arn=grant.principal_arn,
                 type="STANDARD",
                 tags=self._args.tags,
                 opts=self._child,
             )
-            aws.eks.AccessPolicyAssociation(
-                f"{self._name}-access-{label}-admin",
+            association = aws.eks.AccessPolicyAssociation(
+                f"{self._name}-access-{grant.label}-admin",
                 cluster_name=self.cluster.name,
-                principal_arn=arn,
-                policy_arn=ADMIN_POLICY,
+                principal_arn=grant.principal_arn,
+                policy_arn=grant.policy_arn,
                 access_scope={"type": "cluster"},
                 opts=pulumi.ResourceOptions(parent=entry),
             )
+            created += [entry, association]
+        return created
 
     def _node_group(self, role: str, sizes: NodeGroupConfig) -> aws.eks.NodeGroup:
         template = aws.ec2.LaunchTemplate(
@@ -227,7 +271,14 @@ class Cluster(pulumi.ComponentResource):
         for spec in ADDONS:
             associations = None
             if spec.identity is not None:
-                role = self._role(spec.key, pod_identity_trust(), [spec.identity.policy])
+                account = spec.identity.account
+                trust = pod_identity_trust(
+                    self._args.account_id,
+                    self._args.arn,
+                    account.namespace,
+                    account.service_account,
+                )
+                role = self._role(spec.key, trust, [spec.identity.policy])
                 associations = [
                     aws.eks.AddonPodIdentityAssociationArgs(
                         role_arn=role.arn, service_account=spec.identity.account.service_account

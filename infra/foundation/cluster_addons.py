@@ -27,8 +27,14 @@ class AddonSpec:
 
 
 def vpc_cni_configuration() -> str:
-    """Network policy enforcement in the VPC CNI, so NetworkPolicies actually bite."""
-    return json.dumps({"enableNetworkPolicy": "true"})
+    """NetworkPolicies enforced, and security groups for pods (only database clients get
+    the group the database admits); standard mode keeps NetworkPolicies applying to them."""
+    return json.dumps(
+        {
+            "enableNetworkPolicy": "true",
+            "env": {"ENABLE_POD_ENI": "true", "POD_SECURITY_GROUP_ENFORCING_MODE": "standard"},
+        }
+    )
 
 
 # In creation order: an add-on may wait only for the ones above it.

@@ -21,14 +21,42 @@ def service_trust(*services: str) -> Document:
     )
 
 
-def pod_identity_trust() -> Document:
-    """EKS Pod Identity: the agent assumes the role and tags the session with pod details."""
+def pod_identity_trust(
+    account_id: str, cluster_arn: str, namespace: str, service_account: str
+) -> Document:
+    """EKS Pod Identity for one service account of one cluster in this account only.
+
+    The source conditions stop another account's or cluster's EKS from being a confused
+    deputy; the session tags EKS sets pin the namespace and service account.
+    """
     return document(
         {
             "Effect": "Allow",
             "Principal": {"Service": "pods.eks.amazonaws.com"},
             "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {
+                    "aws:SourceAccount": account_id,
+                    "aws:RequestTag/kubernetes-namespace": namespace,
+                    "aws:RequestTag/kubernetes-service-account": service_account,
+                },
+                "ArnEquals": {"aws:SourceArn": cluster_arn},
+            },
         }
+    )
+
+
+def rds_connect(region: str, account: str, resource_id: str, user: str) -> dict[str, Any]:
+    """IAM database authentication as one database user of one instance."""
+    return allow(
+        ["rds-db:connect"], [f"arn:aws:rds-db:{region}:{account}:dbuser:{resource_id}/{user}"]
+    )
+
+
+def secret_read(secret_arn: str, key_arn: str) -> Document:
+    return document(
+        allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], [secret_arn]),
+        allow(["kms:Decrypt"], [key_arn]),
     )
 
 
@@ -99,6 +127,25 @@ def tls_only_bucket_policy(bucket_arn: str) -> Document:
     )
 
 
+def access_log_bucket_policy(bucket_arn: str, account_id: str, prefix: str) -> Document:
+    """TLS only, and S3's log delivery may write for this stack's buckets in this account."""
+    tls = tls_only_bucket_policy(bucket_arn)["Statement"]
+    return document(
+        *tls,
+        {
+            "Sid": "S3ServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{prefix}-*"},
+            },
+        },
+    )
+
+
 def velero(bucket_arn: str, key_arn: str, region: str, account: str) -> Document:
     # Describe* calls take no resource ARNs: AWS requires "*" there, and only there.
     # Snapshot and volume calls are held to this account's and region's ARNs.
@@ -127,6 +174,9 @@ def replication(source_arn: str, source_key: str, target_arn: str, target_key: s
                 "s3:GetObjectVersionForReplication",
                 "s3:GetObjectVersionAcl",
                 "s3:GetObjectVersionTagging",
+                # Locked backups replicate with their retention (AWS requires both reads).
+                "s3:GetObjectRetention",
+                "s3:GetObjectLegalHold",
             ],
             [f"{source_arn}/*"],
         ),

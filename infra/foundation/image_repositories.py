@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.foundation.kms import customer_key
+from infra.foundation.kms import KeyAdmins, customer_key
 from infra.renames import with_former_type
 
 IMAGES = ("app", "training")
@@ -47,7 +47,22 @@ def lifecycle_policy(keep_tagged: int = 50, untagged_days: int = 7) -> dict[str,
 @dataclass(frozen=True, kw_only=True)
 class ImageRepositoriesArgs:
     prefix: str
+    account_id: str
+    dr_region: str | None  # every image is copied there on push
+    key_admins: KeyAdmins
     tags: dict[str, str]
+
+
+def replication_rules(prefix: str, account_id: str, dr_region: str) -> dict[str, Any]:
+    """This stack's repositories, and only those, replicate to the DR region of this account."""
+    return {
+        "rules": [
+            {
+                "destinations": [{"region": dr_region, "registry_id": account_id}],
+                "repository_filters": [{"filter": f"{prefix}-", "filter_type": "PREFIX_MATCH"}],
+            }
+        ]
+    }
 
 
 class ImageRepositories(pulumi.ComponentResource):
@@ -69,6 +84,7 @@ class ImageRepositories(pulumi.ComponentResource):
             f"{args.prefix} container images",
             args.tags,
             child,
+            admins=args.key_admins,
         )
         self.repository_urls, self.repository_arns = {}, {}
         for image in IMAGES:
@@ -90,4 +106,14 @@ class ImageRepositories(pulumi.ComponentResource):
             )
             self.repository_urls[image] = repo.repository_url
             self.repository_arns[image] = repo.arn
+        if args.dr_region:
+            # One registry-wide setting per account and region: with one account per
+            # environment only prod's stack writes it.
+            aws.ecr.ReplicationConfiguration(
+                f"{name}-replication",
+                replication_configuration=cast(
+                    Any, replication_rules(args.prefix, args.account_id, args.dr_region)
+                ),
+                opts=child,
+            )
         self.register_outputs({"repository_urls": self.repository_urls})

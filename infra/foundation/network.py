@@ -9,10 +9,12 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.foundation.iam_documents import allow, document, service_trust
+from infra.foundation.kms import KeyAdmins, KeyUse, customer_key
 from infra.foundation.subnets import plan_subnets
 from infra.renames import with_former_type
 
-INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs")
+# Pulls, Pod Identity credentials (eks-auth), keys, secrets and logs stay inside the VPC.
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs", "eks-auth", "kms", "secretsmanager")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +25,8 @@ class NetworkArgs:
     nat_per_az: bool
     interface_endpoints: bool
     cluster_name: str
+    key_admins: KeyAdmins
+    boundary_arn: pulumi.Input[str]
     tags: dict[str, str]
     flow_log_retention_days: int = 90
 
@@ -202,15 +206,25 @@ class Network(pulumi.ComponentResource):
             )
 
     def _flow_logs(self) -> None:
+        key = customer_key(
+            f"{self._name}-flow-logs-key",
+            f"{self._args.cluster_name} VPC flow logs",
+            self._args.tags,
+            self._child,
+            admins=self._args.key_admins,
+            use=KeyUse(log_service_region=self._args.region),
+        )
         group = aws.cloudwatch.LogGroup(
             f"{self._name}-flow-logs",
             retention_in_days=self._args.flow_log_retention_days,
+            kms_key_id=key.arn,
             tags=self._args.tags,
             opts=self._child,
         )
         role = aws.iam.Role(
             f"{self._name}-flow-logs-role",
             assume_role_policy=json.dumps(service_trust("vpc-flow-logs.amazonaws.com")),
+            permissions_boundary=self._args.boundary_arn,
             tags=self._args.tags,
             opts=self._child,
         )

@@ -1,19 +1,25 @@
-"""Object storage: encrypted, versioned, private buckets; replicated to a DR region in prod."""
+"""Object storage: encrypted, versioned, private, logged buckets; replicated and locked in prod."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.foundation.iam_documents import replication, service_trust, tls_only_bucket_policy
-from infra.foundation.kms import customer_key
+from infra.foundation.iam_documents import (
+    access_log_bucket_policy,
+    replication,
+    service_trust,
+    tls_only_bucket_policy,
+)
+from infra.foundation.kms import KeyAdmins, customer_key
 from infra.renames import with_former_type
 
 PURPOSES = ("mlflow-artifacts", "datasets", "backups")
+ACCESS_LOGS = "access-logs"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,11 +29,15 @@ class ObjectStorageArgs:
     region: str
     dr_region: str | None
     noncurrent_version_days: int
+    backup_lock_days: int | None  # S3 Object Lock (governance) on backups; prod sets it
+    key_admins: KeyAdmins
+    boundary_arn: pulumi.Input[str]
     tags: dict[str, str]
 
 
 def lifecycle_rules(purpose: str, noncurrent_days: int) -> list[Any]:
-    """Old versions expire, failed uploads are cleaned up, backups move to cheaper storage."""
+    """Old versions expire, failed uploads are cleaned up, backups move to cheaper storage,
+    access logs are kept as long as old versions of what they describe."""
     rules: list[Any] = [
         {
             "id": "abort-incomplete-uploads",
@@ -42,6 +52,15 @@ def lifecycle_rules(purpose: str, noncurrent_days: int) -> list[Any]:
             "noncurrent_version_expiration": {"noncurrent_days": noncurrent_days},
         },
     ]
+    if purpose == ACCESS_LOGS:
+        rules.append(
+            {
+                "id": "expire-access-logs",
+                "status": "Enabled",
+                "filter": {},
+                "expiration": {"days": noncurrent_days},
+            }
+        )
     if purpose == "backups":
         rules.append(
             {
@@ -75,10 +94,13 @@ class ObjectStorage(pulumi.ComponentResource):
             f"{args.prefix} S3 objects",
             args.tags,
             self._child,
+            admins=args.key_admins,
         )
         self.key_arn = self.key.arn
         # Replication must wait for versioning on both sides, so keep them by bucket.
         self._versioning: dict[str, aws.s3.BucketVersioning] = {}
+        # S3 delivers access logs only to a bucket in the same region: one per region.
+        self._log_buckets: dict[str, aws.s3.Bucket] = {}
         self.buckets = {p: self._bucket(p, args.region, self.key) for p in PURPOSES}
         self.bucket_names = {p: b.bucket for p, b in self.buckets.items()}
         self.bucket_arns = {p: b.arn for p, b in self.buckets.items()}
@@ -86,9 +108,16 @@ class ObjectStorage(pulumi.ComponentResource):
             self._replicate(args.dr_region)
         self.register_outputs({"bucket_names": self.bucket_names, "key_arn": self.key_arn})
 
+    def _log_bucket(self, region: str) -> aws.s3.Bucket:
+        if region not in self._log_buckets:
+            suffix = "" if region == self._args.region else "-dr"
+            self._log_buckets[region] = self._bucket(ACCESS_LOGS, region, None, suffix)
+        return self._log_buckets[region]
+
     def _bucket(
-        self, purpose: str, region: str, key: aws.kms.Key, suffix: str = ""
+        self, purpose: str, region: str, key: aws.kms.Key | None, suffix: str = ""
     ) -> aws.s3.Bucket:
+        """``key`` None: SSE-S3, for the access-log bucket (S3 cannot deliver logs to SSE-KMS)."""
         args = self._args
         name = f"{self._name}-{purpose}{suffix}"
         # Account and region make the name globally unique and predictable for other teams.
@@ -125,28 +154,58 @@ class ObjectStorage(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled"},
             opts=opts,
         )
+        default: dict[str, Any] = (
+            {"sse_algorithm": "AES256"}
+            if key is None
+            else {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}
+        )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket.id,
             region=region,
             rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": key.arn,
+                cast(
+                    Any,
+                    {
+                        "apply_server_side_encryption_by_default": default,
+                        "bucket_key_enabled": True,
                     },
-                    "bucket_key_enabled": True,
-                }
+                )
             ],
             opts=opts,
         )
+        if key is None:
+            account, prefix = args.account_id, args.prefix
+            policy = bucket.arn.apply(
+                lambda arn: json.dumps(access_log_bucket_policy(arn, account, prefix))
+            )
+        else:
+            policy = bucket.arn.apply(lambda arn: json.dumps(tls_only_bucket_policy(arn)))
+            aws.s3.BucketLogging(
+                f"{name}-access-logging",
+                bucket=bucket.id,
+                region=region,
+                target_bucket=self._log_bucket(region).id,
+                target_prefix=f"{purpose}{suffix}/",
+                opts=opts,
+            )
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket.id,
             region=region,
-            policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_bucket_policy(arn))),
+            policy=policy,
             opts=pulumi.ResourceOptions(parent=bucket, depends_on=[block]),
         )
+        if purpose == "backups" and args.backup_lock_days:
+            # Governance mode: nobody deletes a backup early without the explicit bypass right.
+            aws.s3.BucketObjectLockConfiguration(
+                f"{name}-object-lock",
+                bucket=bucket.id,
+                region=region,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": "GOVERNANCE", "days": args.backup_lock_days}},
+                opts=pulumi.ResourceOptions(parent=bucket, depends_on=[versioning]),
+            )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
@@ -164,15 +223,17 @@ class ObjectStorage(pulumi.ComponentResource):
             f"{self._args.prefix} S3 DR",
             self._args.tags,
             self._child,
+            admins=self._args.key_admins,
             region=dr_region,
         )
         role = aws.iam.Role(
             f"{self._name}-replication-role",
             assume_role_policy=json.dumps(service_trust("s3.amazonaws.com")),
+            permissions_boundary=self._args.boundary_arn,
             tags=self._args.tags,
             opts=self._child,
         )
-        for purpose, source in self.buckets.items():
+        for purpose, source in list(self.buckets.items()):
             replica = self._bucket(purpose, dr_region, dr_key, suffix="-replica")
             aws.iam.RolePolicy(
                 f"{self._name}-{purpose}-replication-policy",

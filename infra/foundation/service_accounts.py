@@ -17,6 +17,10 @@ TRAINING = ServiceAccountRef("airflow", "ml-training")
 SERVING = ServiceAccountRef("serving", "prediction-api")
 VELERO = ServiceAccountRef("velero", "velero")
 VAULT = ServiceAccountRef("vault", "vault")
+# The Airflow chart's components share this one service account (set in its values).
+AIRFLOW = ServiceAccountRef("airflow", "airflow")
+# Platform: the Job that creates the application databases and users.
+DB_BOOTSTRAP = ServiceAccountRef("platform-db", "db-bootstrap")
 # Managed add-ons: EKS installs these service accounts; the cluster's add-on table binds them.
 VPC_CNI = ServiceAccountRef("kube-system", "aws-node")
 EBS_CSI = ServiceAccountRef("kube-system", "ebs-csi-controller-sa")

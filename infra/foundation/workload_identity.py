@@ -11,25 +11,52 @@ import pulumi_aws as aws
 
 from infra.foundation import iam_documents as iam
 from infra.foundation import service_accounts as accounts
-from infra.foundation.kms import customer_key
+from infra.foundation.kms import KeyAdmins, customer_key, signing_key
 from infra.foundation.service_accounts import ServiceAccountRef
 from infra.renames import with_former_type
 
 
 @dataclass(frozen=True, kw_only=True)
+class DatabaseAccess:
+    """What IAM database authentication and the bootstrap's secret read need."""
+
+    resource_id: pulumi.Input[str]
+    secret_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class WorkloadIdentitiesArgs:
     prefix: str
-    cluster_name: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]  # an Output of the cluster: associations wait for it
+    cluster_arn: str  # known before the cluster exists, for the trust conditions
     region: str
     account_id: str
     bucket_arns: dict[str, pulumi.Input[str]]
     storage_key_arn: pulumi.Input[str]
+    database: DatabaseAccess
+    key_admins: KeyAdmins
+    boundary_arn: pulumi.Input[str]
     tags: dict[str, str]
+
+
+# Purpose -> the service account its role is bound to. The purpose names the role and is a
+# key of the podIdentityRoleArns output: add, never rename.
+WORKLOADS: dict[str, ServiceAccountRef] = {
+    "mlflow": accounts.MLFLOW,
+    "training": accounts.TRAINING,
+    "serving": accounts.SERVING,
+    "velero": accounts.VELERO,
+    "vault": accounts.VAULT,
+    "airflow": accounts.AIRFLOW,
+    "db-bootstrap": accounts.DB_BOOTSTRAP,
+}
 
 
 class WorkloadIdentities(pulumi.ComponentResource):
     role_arns: dict[str, pulumi.Output[str]]
     vault_key_arn: pulumi.Output[str]
+    signing_key_arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: WorkloadIdentitiesArgs, opts: pulumi.ResourceOptions | None = None
@@ -42,72 +69,96 @@ class WorkloadIdentities(pulumi.ComponentResource):
         )
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
+        roles = {purpose: self._role(purpose, ref) for purpose, ref in WORKLOADS.items()}
+        self.role_arns = {purpose: role.arn for purpose, role in roles.items()}
         vault_key = customer_key(
             f"{name}-vault-unseal",
             f"{args.prefix} Vault auto-unseal",
             args.tags,
             self._child,
+            admins=args.key_admins,
+        )
+        # The key policy alone decides who signs: training signs, serving only verifies.
+        model_key = signing_key(
+            f"{name}-model-signing",
+            f"{args.prefix} model manifest signatures",
+            args.tags,
+            self._child,
+            admins=args.key_admins,
+            signers=[roles["training"].arn],
+            verifiers=[roles["serving"].arn],
         )
         self.vault_key_arn = vault_key.arn
-        b, key = args.bucket_arns, args.storage_key_arn
-        documents: dict[str, tuple[ServiceAccountRef, pulumi.Output[Any]]] = {
-            "mlflow": (
-                accounts.MLFLOW,
-                pulumi.Output.all(b["mlflow-artifacts"], key).apply(
-                    lambda a: iam.document(*iam.bucket_write(a[0], a[1]))
-                ),
-            ),
-            "training": (
-                accounts.TRAINING,
-                pulumi.Output.all(b["datasets"], b["mlflow-artifacts"], key).apply(
-                    lambda a: iam.document(
-                        *iam.bucket_read(a[0], a[2]), *iam.bucket_write(a[1], a[2])
-                    )
-                ),
-            ),
-            "serving": (
-                accounts.SERVING,
-                pulumi.Output.all(b["mlflow-artifacts"], key).apply(
-                    lambda a: iam.document(*iam.bucket_read(a[0], a[1]))
-                ),
-            ),
-            "velero": (
-                accounts.VELERO,
-                pulumi.Output.all(b["backups"], key).apply(
-                    lambda a: iam.velero(a[0], a[1], args.region, args.account_id)
-                ),
-            ),
-            "vault": (accounts.VAULT, vault_key.arn.apply(iam.kms_use)),
-        }
-        self.role_arns = {
-            purpose: self._role(purpose, ref, doc) for purpose, (ref, doc) in documents.items()
-        }
+        self.signing_key_arn = model_key.arn
+        for purpose, policy in self._documents(vault_key.arn, model_key.arn).items():
+            aws.iam.RolePolicy(
+                f"{name}-{purpose}-policy",
+                role=roles[purpose].id,
+                policy=policy.apply(json.dumps),
+                opts=pulumi.ResourceOptions(parent=roles[purpose]),
+            )
         self.register_outputs({"role_arns": self.role_arns})
 
-    def _role(
-        self, purpose: str, ref: ServiceAccountRef, policy: pulumi.Output[Any]
-    ) -> pulumi.Output[str]:
+    def _documents(
+        self, vault_key: pulumi.Output[str], model_key: pulumi.Output[str]
+    ) -> dict[str, pulumi.Output[Any]]:
+        args = self._args
+        b, key, db = args.bucket_arns, args.storage_key_arn, args.database
+        region, account = args.region, args.account_id
+        return {
+            "mlflow": pulumi.Output.all(b["mlflow-artifacts"], key, db.resource_id).apply(
+                lambda a: iam.document(
+                    *iam.bucket_write(a[0], a[1]),
+                    iam.rds_connect(region, account, a[2], "mlflow"),
+                )
+            ),
+            "training": pulumi.Output.all(
+                b["datasets"], b["mlflow-artifacts"], key, model_key
+            ).apply(
+                lambda a: iam.document(
+                    *iam.bucket_read(a[0], a[2]),
+                    *iam.bucket_write(a[1], a[2]),
+                    iam.allow(["kms:GetPublicKey", "kms:Sign"], [a[3]]),
+                )
+            ),
+            "serving": pulumi.Output.all(b["mlflow-artifacts"], key, model_key).apply(
+                lambda a: iam.document(
+                    *iam.bucket_read(a[0], a[1]),
+                    iam.allow(["kms:GetPublicKey", "kms:Verify"], [a[2]]),
+                )
+            ),
+            "velero": pulumi.Output.all(b["backups"], key).apply(
+                lambda a: iam.velero(a[0], a[1], region, account)
+            ),
+            "vault": vault_key.apply(iam.kms_use),
+            "airflow": pulumi.Output.from_input(db.resource_id).apply(
+                lambda rid: iam.document(iam.rds_connect(region, account, rid, "airflow"))
+            ),
+            "db-bootstrap": pulumi.Output.all(db.secret_arn, db.key_arn).apply(
+                lambda a: iam.secret_read(a[0], a[1])
+            ),
+        }
+
+    def _role(self, purpose: str, ref: ServiceAccountRef) -> aws.iam.Role:
+        args = self._args
+        trust = iam.pod_identity_trust(
+            args.account_id, args.cluster_arn, ref.namespace, ref.service_account
+        )
         role = aws.iam.Role(
             f"{self._name}-{purpose}",
-            name=f"{self._args.prefix}-{purpose}",
-            assume_role_policy=json.dumps(iam.pod_identity_trust()),
-            tags={**self._args.tags, "workload": purpose},
+            name=f"{args.prefix}-{purpose}",
+            assume_role_policy=json.dumps(trust),
+            permissions_boundary=args.boundary_arn,
+            tags={**args.tags, "workload": purpose},
             opts=self._child,
-        )
-        opts = pulumi.ResourceOptions(parent=role)
-        aws.iam.RolePolicy(
-            f"{self._name}-{purpose}-policy",
-            role=role.id,
-            policy=policy.apply(json.dumps),
-            opts=opts,
         )
         aws.eks.PodIdentityAssociation(
             f"{self._name}-{purpose}-association",
-            cluster_name=self._args.cluster_name,
+            cluster_name=args.cluster_name,
             namespace=ref.namespace,
             service_account=ref.service_account,
             role_arn=role.arn,
-            tags=self._args.tags,
-            opts=opts,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=role),
         )
-        return role.arn
+        return role

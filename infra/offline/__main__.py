@@ -13,6 +13,7 @@ import yaml
 
 from infra.offline.manifests import manifest_filename, to_manifest
 from infra.offline.plan import Plan, run_plan, to_json
+from infra.offline.terraform import to_terraform_plan
 from infra.stack_file import REPO_ROOT, STACKS
 
 cli = typer.Typer(help="Check the Pulumi program without cloud credentials.", no_args_is_help=True)
@@ -40,6 +41,8 @@ def write_plan(plan: Plan, out: Path) -> Path:
     for old in manifests.glob("*.yaml"):
         old.unlink()
     (target / "resources.json").write_text(json.dumps(to_json(plan), indent=2, sort_keys=True))
+    # For checkov: the same plan as `terraform show -json` would print it.
+    (target / "tfplan.json").write_text(json.dumps(to_terraform_plan(plan), indent=2))
     for resource in plan.resources:
         if resource.is_kubernetes:
             manifest = to_manifest(resource)
@@ -93,7 +96,7 @@ def plan_command(stack: StackArg, out: Annotated[Path, typer.Option()] = OUT) ->
     plan = run_plan(stack)
     target = write_plan(plan, out)
     typer.echo(summary(plan))
-    typer.echo(f"\nwrote {target / 'resources.json'} and {target / 'manifests'}/")
+    typer.echo(f"\nwrote {target}/resources.json, tfplan.json and manifests/")
 
 
 @cli.command("diff")

@@ -92,8 +92,9 @@ class UnmockedDataSourceError(LookupError):
 
 
 class PlanMocks(pulumi.runtime.Mocks):
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, account_id: str = ACCOUNT_ID) -> None:
         self.region = region
+        self.account_id = account_id
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         region = self.region
@@ -106,11 +107,13 @@ class PlanMocks(pulumi.runtime.Mocks):
                 "state": "available",
             }, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            # The credentials of the account the stack names, as a correct setup would have.
+            account = self.account_id
             return {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/deployer",
+                "accountId": account,
+                "arn": f"arn:aws:iam::{account}:role/deployer",
                 "userId": "AROAEXAMPLE",
-                "id": ACCOUNT_ID,
+                "id": account,
             }, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
@@ -135,7 +138,10 @@ class PlanMocks(pulumi.runtime.Mocks):
     def _computed(
         self, typ: str, name: str, inputs: dict[str, Any], rid: str, region: str
     ) -> dict[str, Any]:
-        account = ACCOUNT_ID
+        account = self.account_id
+        if typ == "aws:iam/policy:Policy":
+            policy = physical_name(name, inputs)
+            return {"name": policy, "arn": f"arn:aws:iam::{account}:policy/{policy}"}
         if typ == "aws:iam/role:Role":
             role = physical_name(name, inputs)
             return {"name": role, "arn": f"arn:aws:iam::{account}:role/{role}", "__id": role}
@@ -178,10 +184,24 @@ class PlanMocks(pulumi.runtime.Mocks):
         if typ == "aws:rds/instance:Instance":
             ident = physical_name(name, inputs, "identifier")
             address = f"{ident}.c{_digest(ident, length=11)}.{region}.rds.amazonaws.com"
+            secret = f"rds!db-{_digest(ident, length=8)}-{_digest(ident, 'id', length=4)}"
+            managed = inputs.get("manageMasterUserPassword") is True
             return {
                 "address": address,
                 "endpoint": f"{address}:{inputs.get('port', 5432)}",
                 "arn": f"arn:aws:rds:{region}:{account}:db:{ident}",
+                "resourceId": f"db-{_digest(ident, 'resource', length=26).upper()}",
+                "masterUserSecrets": [
+                    {
+                        "secretArn": (
+                            f"arn:aws:secretsmanager:{region}:{account}:secret:{secret}-AbCdEf"
+                        ),
+                        "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+                        "secretStatus": "active",
+                    }
+                ]
+                if managed
+                else [],
                 "__id": ident,
             }
         if typ == "aws:secretsmanager/secret:Secret":

@@ -38,6 +38,12 @@ class Resource:
     # types, and dependencies are URNs, which the tests read.
     aliases: list[str] = field(default_factory=list)
     dependencies: list[str] = field(default_factory=list)
+    # What the mocks answered (id, ARN, names): lets the Terraform-shaped export turn an
+    # input that holds another resource's id or ARN into a reference to that resource.
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    # Input name -> URNs of the resources its value came from (as CrossGuard sees them).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def is_kubernetes(self) -> bool:
@@ -108,6 +114,15 @@ class RecordingMonitor(MockMonitor):
                     inputs=restore_integers(mask(inputs)),
                     aliases=[_alias(a) for a in request.aliases],
                     dependencies=list(request.dependencies),
+                    id=str(getattr(response, "id", "") or ""),
+                    outputs=restore_integers(
+                        mask(rpc.deserialize_properties(response.object))
+                        if response.HasField("object")
+                        else {}
+                    ),
+                    property_dependencies={
+                        key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                    },
                 )
             )
         return response
@@ -122,11 +137,15 @@ def _alias(alias: Any) -> str:
     return " ".join(f"{k}={v}" for k, v in parts.items() if v)
 
 
-def run_plan(stack: str, root: Path = REPO_ROOT) -> Plan:
-    """Execute infra/__main__.py exactly as `pulumi up -s <stack>` would, against mocks."""
+def run_plan(stack: str, root: Path = REPO_ROOT, mocks: PlanMocks | None = None) -> Plan:
+    """Execute infra/__main__.py exactly as `pulumi up -s <stack>` would, against mocks.
+
+    By default the mocks answer with the account the stack names, as its own credentials
+    would; pass ``mocks`` to play other credentials.
+    """
     config = read_stack_file(stack, root)
     plan = Plan(stack=stack)
-    mocks = PlanMocks(region=config["aws:region"])
+    mocks = mocks or PlanMocks(region=config["aws:region"], account_id=config["mlsys:accountId"])
     pulumi.runtime.set_all_config(config)
     # Pulumi's runtime schedules on the thread's current event loop; a caller that used
     # asyncio.run (a web test in the same process, say) leaves none, so each plan gets its own.
@@ -171,7 +190,14 @@ def to_json(plan: Plan) -> dict[str, Any]:
         "stack": plan.stack,
         "outputs": plan.outputs,
         "resources": [
-            {"type": r.type, "name": r.name, "parent": r.parent, "inputs": r.inputs}
+            {
+                "type": r.type,
+                "name": r.name,
+                "urn": r.urn,
+                "parent": r.parent,
+                "inputs": r.inputs,
+                "propertyDependencies": r.property_dependencies,
+            }
             for r in plan.resources
         ],
     }

@@ -72,7 +72,7 @@ def test_stacks_differ_where_they_should():
 
 @pytest.mark.parametrize(
     ("stack", "nat_per_az", "final_snapshot", "retention_days"),
-    [("dev", False, False, 30), ("staging", False, False, 30), ("prod", True, True, 365)],
+    [("dev", False, False, 30), ("staging", False, True, 30), ("prod", True, True, 365)],
 )
 def test_policy_is_derived_from_the_config(stack, nat_per_az, final_snapshot, retention_days):
     config = _parse(stack)
@@ -147,3 +147,26 @@ def test_wrong_type_in_pulumi_config_names_the_key():
             read_pulumi_config()
     finally:
         pulumi.runtime.set_all_config({})
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_whole_internet_may_not_reach_a_non_dev_cluster_api(stack):
+    with pytest.raises(ConfigError, match=r"mlsys:clusterApiCidrs contains 0\.0\.0\.0/0"):
+        _parse(stack, clusterApiCidrs=["0.0.0.0/0"])
+    assert _parse(stack, clusterApiCidrs=None).private_cluster_endpoint is True
+    assert _parse("dev", clusterApiCidrs=["0.0.0.0/0"]).cluster_api_cidrs == ("0.0.0.0/0",)
+
+
+def test_each_environment_names_its_own_account():
+    accounts = {stack: _parse(stack).account_id for stack in STACKS}
+    assert len(set(accounts.values())) == 3
+    with pytest.raises(ConfigError, match="mlsys:accountId"):
+        _parse("dev", accountId="12345")
+
+
+def test_prod_needs_a_backup_lock_and_platform_images_need_digests():
+    assert _parse("prod").backup_lock_days == 30
+    with pytest.raises(ConfigError, match="mlsys:backupLockDays must be set in prod"):
+        _parse("prod", backupLockDays=None)
+    with pytest.raises(ConfigError, match="mlsys:dbClientImage"):
+        _parse("dev", dbClientImage="postgres:17-alpine")

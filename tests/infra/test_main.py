@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from infra.offline.plan import SECRET, Plan, to_json
-from infra.stack_file import STACKS
+from infra.offline.mocks import PlanMocks
+from infra.offline.plan import SECRET, Plan, run_plan
+from infra.stack_file import REPO_ROOT, STACKS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "outputs.md"
 # Component -> the type token stacks deployed before the layer folders know it by.
@@ -33,24 +35,42 @@ def test_exactly_the_documented_outputs_and_secrets_stay_secret(plans, stack):
     assert outputs["kubeconfig"] == SECRET
     assert outputs["environment"] == stack
     assert len(outputs["privateSubnetIds"]) == 3
+    # The map only grows: keys are added, never renamed or removed.
     assert set(outputs["podIdentityRoleArns"]) == {
         "mlflow",
         "training",
         "serving",
         "velero",
         "vault",
+        "airflow",
+        "db-bootstrap",
     }
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_plan_never_holds_a_secret_value(plans, stack):
-    text = json.dumps(to_json(plans[stack]))
-    assert "mock-password" not in text
-    assert plans[stack].one("aws:rds/instance:Instance").inputs["password"] == SECRET
-    version = plans[stack].one("aws:secretsmanager/secretVersion:SecretVersion")
-    assert version.inputs["secretString"] == SECRET
-    secret = plans[stack].one("kubernetes:core/v1:Secret")
-    assert secret.inputs["stringData"] == SECRET
+def test_no_password_exists_in_the_program_or_the_cluster(plans, stack):
+    """RDS keeps the master password in Secrets Manager; state, plans and the cluster never
+    hold it, and no generated password or Secret object exists to leak."""
+    plan = plans[stack]
+    rds = plan.one("aws:rds/instance:Instance").inputs
+    assert rds["manageMasterUserPassword"] is True and "password" not in rds
+    assert rds["masterUserSecretKmsKeyId"].startswith("arn:aws:kms:")
+    assert not plan.of_type("random:index/randomPassword:RandomPassword")
+    assert not plan.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert not plan.of_type("kubernetes:core/v1:Secret")
+    # The only secret input left is the kubeconfig the Kubernetes provider is handed.
+    masked = [r.name for r in plan.resources if SECRET in json.dumps(r.inputs)]
+    assert masked == [f"mlsys-{stack}-cluster-k8s"]
+
+
+def test_the_program_refuses_another_accounts_credentials(tmp_path):
+    """Prod's config with dev's account: the run stops before declaring anything."""
+    document = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text())
+    document["config"]["mlsys:accountId"] = "111122223333"
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
+    mocks = PlanMocks(region="eu-west-1", account_id="777788889999")
+    with pytest.raises(Exception, match="mlsys:accountId is 111122223333"):
+        run_plan("prod", root=tmp_path, mocks=mocks)
 
 
 def _components(plan: Plan) -> dict[str, str]:

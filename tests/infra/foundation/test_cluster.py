@@ -7,6 +7,7 @@ import json
 import pytest
 
 from infra.foundation.cluster import gp3_storage_class
+from infra.foundation.cluster_access import access_grants
 from infra.stack_file import STACKS, read_stack_file
 
 
@@ -23,12 +24,46 @@ def test_cluster_access_encryption_and_logs(plans):
         "controllerManager",
         "scheduler",
     }
-    assert cluster.inputs["vpcConfig"]["publicAccessCidrs"] == ["192.0.2.0/24", "198.51.100.0/24"]
     principals = {e.inputs["principalArn"] for e in plan.of_type("aws:eks/accessEntry:AccessEntry")}
     assert principals == {
-        "arn:aws:iam::111122223333:role/platform-admin",
-        "arn:aws:iam::111122223333:role/mlsys-prod-github-deploy",
+        "arn:aws:iam::777788889999:role/platform-admin",
+        "arn:aws:iam::777788889999:role/mlsys-prod-github-deploy",
     }
+    logs = plan.named("mlsys-prod-cluster-control-plane-logs")
+    assert logs.inputs["name"] == "/aws/eks/mlsys-prod/cluster"
+    assert logs.inputs["kmsKeyId"] and logs.inputs["retentionInDays"] == 365
+    assert logs.name in plan.dependency_names("mlsys-prod-cluster-eks")
+
+
+@pytest.mark.parametrize(
+    ("stack", "public", "cidrs"),
+    [
+        ("dev", True, ["203.0.113.0/24"]),
+        ("staging", True, ["192.0.2.0/24", "198.51.100.0/24"]),
+        ("prod", False, None),
+    ],
+)
+def test_the_api_endpoint_is_private_or_held_to_listed_ranges(plans, stack, public, cidrs):
+    vpc = plans[stack].one("aws:eks/cluster:Cluster").inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    assert vpc["endpointPublicAccess"] is public
+    assert vpc.get("publicAccessCidrs") == cidrs
+
+
+def test_the_kubernetes_provider_waits_for_the_access_entries(plans):
+    plan = plans["prod"]
+    waits_for = plan.dependency_names("mlsys-prod-cluster-k8s")
+    assert {
+        "mlsys-prod-cluster-access-admin",
+        "mlsys-prod-cluster-access-admin-admin",
+        "mlsys-prod-cluster-access-deploy-0",
+        "mlsys-prod-cluster-access-deploy-0-admin",
+    } <= waits_for
+
+
+def test_every_cluster_admin_grant_says_why():
+    for grant in access_grants("arn:aws:iam::1:role/a", ["arn:aws:iam::1:role/d"]):
+        assert grant.policy_arn.endswith("AmazonEKSClusterAdminPolicy") and len(grant.reason) > 20
 
 
 def test_nodes_are_al2023_with_imdsv2_and_encrypted_volumes(plans):

@@ -17,14 +17,17 @@ def test_each_addon_waits_only_for_addons_declared_before_it():
 
 
 def test_network_policy_is_on_in_the_cni():
-    assert json.loads(vpc_cni_configuration()) == {"enableNetworkPolicy": "true"}
+    configuration = json.loads(vpc_cni_configuration())
+    assert configuration["enableNetworkPolicy"] == "true"
+    # Security groups for pods: only labelled database clients reach PostgreSQL.
+    assert configuration["env"]["ENABLE_POD_ENI"] == "true"
 
 
 def test_the_plan_has_every_addon_with_its_identity(plans):
     plan = plans["prod"]
     addons = {a.inputs["addonName"]: a.inputs for a in plan.of_type("aws:eks/addon:Addon")}
     assert set(addons) == {spec.name for spec in ADDONS}
-    assert json.loads(addons["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert addons["vpc-cni"]["configurationValues"] == vpc_cni_configuration()
     roles = {
         r.name: r.inputs["assumeRolePolicy"]
         for r in plan.of_type("aws:iam/role:Role")
@@ -33,10 +36,13 @@ def test_the_plan_has_every_addon_with_its_identity(plans):
     for name, account in (("vpc-cni", VPC_CNI), ("aws-ebs-csi-driver", EBS_CSI)):
         (association,) = addons[name]["podIdentityAssociations"]
         assert association["serviceAccount"] == account.service_account
-        assert association["roleArn"].startswith("arn:aws:iam::111122223333:role/")
+        assert association["roleArn"].startswith("arn:aws:iam::777788889999:role/")
     for role in ("mlsys-prod-cluster-vpc-cni-role", "mlsys-prod-cluster-ebs-csi-role"):
-        principal = json.loads(roles[role])["Statement"][0]["Principal"]
-        assert principal == {"Service": "pods.eks.amazonaws.com"}
+        (statement,) = json.loads(roles[role])["Statement"]
+        assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == (
+            "arn:aws:eks:eu-west-1:777788889999:cluster/mlsys-prod"
+        )
     others = {"coredns", "kube-proxy", "eks-pod-identity-agent"}
     assert all("podIdentityAssociations" not in addons[name] for name in others)
 

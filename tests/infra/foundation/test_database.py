@@ -63,10 +63,39 @@ def test_the_instance_uses_the_parameter_group_that_forces_ssl(plans, stack):
     assert plan.dependency_names(subnets.name) >= database_subnets
 
 
-def test_only_the_cluster_reaches_the_database(plans):
+def test_only_database_client_pods_reach_the_database(plans):
+    """Not the cluster group every pod carries: the clients' group, given by SecurityGroupPolicy."""
     plan = plans["prod"]
     group = plan.named("mlsys-prod-db-sg")
     (ingress,) = group.inputs["ingress"]
     assert (ingress["fromPort"], ingress["toPort"]) == (5432, 5432)
-    assert ingress["securityGroups"][0].startswith("sg-") and "cidrBlocks" not in ingress
+    assert ingress["securityGroups"] == [plan.named("mlsys-prod-db-clients-sg").id]
+    cluster_group = plan.one("aws:eks/cluster:Cluster").outputs["vpcConfig"][
+        "clusterSecurityGroupId"
+    ]
+    assert cluster_group not in ingress["securityGroups"] and "cidrBlocks" not in ingress
     assert not group.inputs["egress"]
+
+
+@pytest.mark.parametrize(("stack", "final"), [("dev", False), ("staging", True), ("prod", True)])
+def test_monitoring_and_final_snapshots(plans, stack, final):
+    rds = plans[stack].one("aws:rds/instance:Instance").inputs
+    assert rds["monitoringInterval"] == 60 and rds["monitoringRoleArn"]
+    assert rds["skipFinalSnapshot"] is not final
+    assert rds["iamDatabaseAuthenticationEnabled"] is True  # the app users sign in with IAM
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_backups_replicate_to_the_dr_region_in_prod_only(plans, stack):
+    plan = plans[stack]
+    replications = plan.of_type(
+        "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+    )
+    if stack != "prod":
+        assert replications == []
+        return
+    (replication,) = replications
+    assert replication.inputs["region"] == "eu-central-1"
+    assert replication.inputs["retentionPeriod"] == 30
+    assert replication.inputs["kmsKeyId"].startswith("arn:aws:kms:eu-central-1:")
+    assert replication.inputs["sourceDbInstanceArn"].endswith(":db:mlsys-prod-postgres")

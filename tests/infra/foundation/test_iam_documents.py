@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infra.foundation.iam_documents import (
+    access_log_bucket_policy,
     bucket_read,
     github_oidc_trust,
     pod_identity_trust,
@@ -31,9 +32,28 @@ def test_bucket_read_cannot_write():
     assert "s3:GetObject" in actions and not any("Put" in a or "Delete" in a for a in actions)
 
 
-def test_pod_identity_trust_lets_the_agent_tag_sessions():
-    (statement,) = pod_identity_trust()["Statement"]
+def test_pod_identity_trust_is_one_service_account_of_one_cluster():
+    cluster = "arn:aws:eks:eu-west-1:111122223333:cluster/c"
+    (statement,) = pod_identity_trust("111122223333", cluster, "ns", "sa")["Statement"]
     assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "aws:SourceAccount": "111122223333",
+            "aws:RequestTag/kubernetes-namespace": "ns",
+            "aws:RequestTag/kubernetes-service-account": "sa",
+        },
+        "ArnEquals": {"aws:SourceArn": cluster},
+    }
+
+
+def test_the_access_log_bucket_admits_only_this_accounts_log_delivery():
+    statements = access_log_bucket_policy("arn:aws:s3:::logs", "111122223333", "mlsys-dev")[
+        "Statement"
+    ]
+    assert statements[0]["Effect"] == "Deny"  # TLS only, like every bucket
+    delivery = statements[1]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Condition"]["StringEquals"] == {"aws:SourceAccount": "111122223333"}
 
 
 def test_tls_only_policy_denies_plain_http_on_bucket_and_objects():

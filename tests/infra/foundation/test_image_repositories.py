@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from infra.foundation.image_repositories import IMAGES, lifecycle_policy
+from infra.stack_file import STACKS
 
 
 def test_lifecycle_expires_untagged_first_then_keeps_the_newest():
@@ -25,3 +28,20 @@ def test_repositories_are_immutable_scanned_and_encrypted(plans):
         assert repo.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
     for policy in plan.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
         assert json.loads(policy.inputs["policy"]) == lifecycle_policy()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_images_replicate_to_the_dr_region_in_prod_only(plans, stack):
+    found = plans[stack].of_type("aws:ecr/replicationConfiguration:ReplicationConfiguration")
+    if stack != "prod":
+        assert found == []
+        return
+    (config,) = found
+    assert config.inputs["replicationConfiguration"] == {
+        "rules": [
+            {
+                "destinations": [{"region": "eu-central-1", "registryId": "777788889999"}],
+                "repositoryFilters": [{"filter": "mlsys-prod-", "filterType": "PREFIX_MATCH"}],
+            }
+        ]
+    }

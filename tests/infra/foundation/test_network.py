@@ -30,7 +30,10 @@ def test_network_layout_and_nat_per_environment(plans, stack, nat):
         for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
     }
     interface = stack != "dev"  # interfaceEndpoints is off in dev to save cost
-    assert endpoints == ({"s3", "api", "dkr", "sts", "logs"} if interface else {"s3"})
+    private = {"s3", "api", "dkr", "sts", "logs", "eks-auth", "kms", "secretsmanager"}
+    assert endpoints == (private if interface else {"s3"})
+    group = plan.named(f"mlsys-{stack}-network-flow-logs")
+    assert group.inputs["kmsKeyId"].startswith("arn:aws:kms:")
 
 
 def test_private_subnets_route_through_their_own_zones_nat_in_prod(plans):

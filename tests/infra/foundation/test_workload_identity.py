@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from infra.foundation import service_accounts as accounts
+from infra.foundation.workload_identity import WORKLOADS
 
 
 def test_each_workload_service_account_gets_one_association(plans):
@@ -12,9 +13,34 @@ def test_each_workload_service_account_gets_one_association(plans):
         (a.inputs["namespace"], a.inputs["serviceAccount"])
         for a in plans["prod"].of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     }
-    expected = (accounts.MLFLOW, accounts.TRAINING, accounts.SERVING, accounts.VELERO)
-    assert associations == {
-        (ref.namespace, ref.service_account) for ref in (*expected, accounts.VAULT)
+    assert associations == {(ref.namespace, ref.service_account) for ref in WORKLOADS.values()}
+    assert {accounts.MLFLOW, accounts.AIRFLOW, accounts.DB_BOOTSTRAP} <= set(WORKLOADS.values())
+
+
+def test_app_users_connect_with_iam_and_the_bootstrap_reads_only_the_secret(plans):
+    plan = plans["prod"]
+    policies = {
+        p.name.removeprefix("mlsys-prod-identity-").removesuffix("-policy"): json.loads(
+            p.inputs["policy"]
+        )
+        for p in plan.of_type("aws:iam/rolePolicy:RolePolicy")
+        if p.name.startswith("mlsys-prod-identity-")
+    }
+    connects = {
+        purpose: [
+            r for s in doc["Statement"] if "rds-db:connect" in s["Action"] for r in s["Resource"]
+        ]
+        for purpose, doc in policies.items()
+    }
+    assert [r.rsplit("/", 1)[1] for r in connects["mlflow"]] == ["mlflow"]
+    assert [r.rsplit("/", 1)[1] for r in connects["airflow"]] == ["airflow"]
+    assert all(not v for k, v in connects.items() if k not in ("mlflow", "airflow"))
+    bootstrap = policies["db-bootstrap"]["Statement"]
+    assert bootstrap[0]["Resource"] == [plan.outputs["databaseSecretArn"]]
+    assert {a for s in bootstrap for a in s["Action"]} == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+        "kms:Decrypt",
     }
 
 

@@ -34,9 +34,13 @@ def test_plan_writes_resources_and_manifests(cli, plans, tmp_path):
     assert set(manifests) == {
         "_cluster--storageclass--gp3.yaml",
         "_cluster--namespace--platform-db.yaml",
-        "platform-db--secret--postgres-admin.yaml",
         "platform-db--job--create-databases.yaml",
+        "platform-db--networkpolicy--create-databases.yaml",
+        "platform-db--securitygrouppolicy--database-clients.yaml",
+        "platform-db--serviceaccount--db-bootstrap.yaml",
     }
+    tfplan = json.loads((tmp_path / "staging" / "tfplan.json").read_text())
+    assert tfplan["resource_changes"][0]["change"]["actions"] == ["create"]
     assert manifests["_cluster--storageclass--gp3.yaml"]["apiVersion"] == "storage.k8s.io/v1"
     job = manifests["platform-db--job--create-databases.yaml"]
     assert (job["apiVersion"], job["kind"]) == ("batch/v1", "Job")

@@ -43,7 +43,7 @@ def test_manifest_takes_metadata_and_body_and_a_default_name():
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_manifest_yaml_keeps_integers(plans, stack):
-    """`runAsUser: 70.0` is rejected by the API server; the YAML must say 70."""
+    """`runAsUser: 10001.0` is rejected by the API server; the YAML must say 10001."""
     for resource in plans[stack].resources:
         if not resource.is_kubernetes:
             continue
@@ -52,5 +52,5 @@ def test_manifest_yaml_keeps_integers(plans, stack):
     job = to_manifest(plans[stack].one("kubernetes:batch/v1:Job"))
     parsed = yaml.safe_load(yaml.safe_dump(job))
     assert parsed["spec"]["backoffLimit"] == 6
-    assert parsed["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 70
-    assert "runAsUser: 70\n" in yaml.safe_dump(job)
+    assert parsed["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001
+    assert "runAsUser: 10001\n" in yaml.safe_dump(job)
