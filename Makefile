@@ -44,7 +44,7 @@ format: install
 test-fast: install
 	$(BIN)/pytest -m "not slow"
 
-test: lint docs-tools check-infra
+test: lint docs-tools check-infra check-alerts
 	$(BIN)/pytest
 
 # mermaid, to check that every diagram in the docs parses as GitHub will render it.
@@ -83,6 +83,15 @@ $(CHECKOV_VENV)/.installed: infra/checkov-requirements.txt
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r infra/checkov-requirements.txt
 	@touch $@
+
+# The alert rules as deployed (rendered with the test parameters) through promtool:
+# `check rules` for syntax, `test rules` for the unit tests beside them.
+.PHONY: check-alerts
+check-alerts: install
+	@rm -rf build/alerts
+	$(BIN)/python -m infra.platform.monitoring.rules render build/alerts > /dev/null
+	promtool check rules build/alerts/*.rules.yaml
+	promtool test rules build/alerts/*.test.yaml
 
 .PHONY: check-infra
 check-infra: install $(CHECKOV_VENV)/.installed

@@ -20,6 +20,10 @@ from infra.foundation.workload_identity import (
     WorkloadIdentitiesArgs,
 )
 from infra.platform.database_bootstrap import DatabaseBootstrap, DatabaseBootstrapArgs
+from infra.platform.gateway import EdgeGateway, EdgeGatewayArgs
+from infra.platform.monitoring import Monitoring, MonitoringArgs
+from infra.platform.monitoring.rules import RuleParams, runbook_base
+from infra.platform.namespaces import Namespaces, NamespacesArgs
 
 config = read_pulumi_config()
 prefix, tags = config.prefix, config.tags
@@ -173,6 +177,38 @@ DatabaseBootstrap(
     ),
 )
 
+platform = config.platform
+namespaces = Namespaces(f"{prefix}-namespaces", NamespacesArgs(k8s_provider=cluster.provider))
+edge = EdgeGateway(
+    f"{prefix}-edge",
+    EdgeGatewayArgs(
+        hosts=platform.hosts,
+        acme_issuer=platform.acme_issuer,
+        acme_email=config.letsencrypt_email,
+        gateway_replicas=platform.gateway_replicas,
+        controller_replicas=2 if config.is_prod else 1,
+        api_rate_limit_per_second=platform.api_rate_limit_per_second,
+        api_rate_limit_burst=platform.api_rate_limit_burst,
+        namespaces=namespaces.namespaces,
+        k8s_provider=cluster.provider,
+    ),
+)
+Monitoring(
+    f"{prefix}-monitoring",
+    MonitoringArgs(
+        platform=platform,
+        rule_params=RuleParams(
+            latency_bound_seconds=platform.api_latency_p99_seconds,
+            drift_psi_threshold=platform.drift_psi_threshold,
+            training_stale_days=platform.training_stale_days,
+            runbook_base=runbook_base(config.github_repository),
+        ),
+        namespace=namespaces.namespaces["monitoring"],
+        gateway=edge.gateway,
+        k8s_provider=cluster.provider,
+    ),
+)
+
 # The stack outputs are a contract with other teams: see docs/outputs.md before changing.
 pulumi.export("environment", config.environment)
 pulumi.export("region", config.region)
@@ -194,3 +230,4 @@ pulumi.export("podIdentityRoleArns", identities.role_arns)
 pulumi.export("vaultUnsealKeyArn", identities.vault_key_arn)
 pulumi.export("ciDeployRoleArn", ci.deploy_role_arn)
 pulumi.export("modelSigningKeyArn", identities.signing_key_arn)
+pulumi.export("publicHosts", platform.hosts)

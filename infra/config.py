@@ -10,6 +10,7 @@ from typing import Any, Literal, cast, get_args
 from infra import config_rules as rules
 from infra.config_rules import PROJECT as PROJECT
 from infra.config_rules import ConfigError as ConfigError
+from infra.platform_config import PLATFORM_KEYS, PlatformConfig, parse_platform
 
 # Each Literal is the single list of allowed values: the parser and the types both read it.
 Environment = Literal["dev", "staging", "prod"]
@@ -62,6 +63,7 @@ class StackConfig:
     training_image: str
     db_client_image: str
     aws_cli_image: str
+    platform: PlatformConfig
 
     @property
     def is_prod(self) -> bool:
@@ -145,6 +147,7 @@ KEYS: dict[str, tuple[str, bool]] = {
     "trainingImage": ("string", True),
     "dbClientImage": ("string", True),
     "awsCliImage": ("string", True),
+    **PLATFORM_KEYS,
 }
 
 
@@ -294,6 +297,7 @@ def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
         training_image=images["trainingImage"],
         db_client_image=images["dbClientImage"],
         aws_cli_image=images["awsCliImage"],
+        platform=parse_platform(raw, environment, raw["domain"]),
     )
     _prod_safety(config)
     return config

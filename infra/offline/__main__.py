@@ -43,6 +43,9 @@ def write_plan(plan: Plan, out: Path) -> Path:
     (target / "resources.json").write_text(json.dumps(to_json(plan), indent=2, sort_keys=True))
     # For checkov: the same plan as `terraform show -json` would print it.
     (target / "tfplan.json").write_text(json.dumps(to_terraform_plan(plan), indent=2))
+    (target / "releases.yaml").write_text(
+        yaml.safe_dump({"releases": helm_releases(plan)}, sort_keys=False)
+    )
     for resource in plan.resources:
         if resource.is_kubernetes:
             manifest = to_manifest(resource)
@@ -50,6 +53,26 @@ def write_plan(plan: Plan, out: Path) -> Path:
                 yaml.safe_dump(manifest, sort_keys=False)
             )
     return target
+
+
+def helm_releases(plan: Plan) -> list[dict[str, Any]]:
+    """Every Helm release: chart, repository, version, namespace and the values it gets."""
+    releases = []
+    for resource in plan.resources:
+        if resource.is_helm_release:
+            inputs = resource.inputs
+            releases.append(
+                {
+                    "release": inputs["name"],
+                    "namespace": inputs["namespace"],
+                    "chart": inputs["chart"],
+                    "repository": (inputs.get("repositoryOpts") or {}).get("repo", "(oci)"),
+                    "version": inputs["version"],
+                    "timeout": inputs["timeout"],
+                    "values": inputs.get("values", {}),
+                }
+            )
+    return releases
 
 
 def summary(plan: Plan) -> str:
@@ -96,7 +119,7 @@ def plan_command(stack: StackArg, out: Annotated[Path, typer.Option()] = OUT) ->
     plan = run_plan(stack)
     target = write_plan(plan, out)
     typer.echo(summary(plan))
-    typer.echo(f"\nwrote {target}/resources.json, tfplan.json and manifests/")
+    typer.echo(f"\nwrote {target}/resources.json, tfplan.json, releases.yaml and manifests/")
 
 
 @cli.command("diff")

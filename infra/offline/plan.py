@@ -47,7 +47,14 @@ class Resource:
 
     @property
     def is_kubernetes(self) -> bool:
-        return self.type.startswith("kubernetes:") and "providers" not in self.type
+        """An object the API server receives (not a provider, Helm release or YAML file)."""
+        return self.type.startswith("kubernetes:") and not self.type.startswith(
+            ("kubernetes:providers", "kubernetes:helm.sh/", "kubernetes:yaml/")
+        )
+
+    @property
+    def is_helm_release(self) -> bool:
+        return self.type == "kubernetes:helm.sh/v3:Release"
 
 
 @dataclass

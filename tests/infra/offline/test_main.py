@@ -31,14 +31,26 @@ def test_plan_writes_resources_and_manifests(cli, plans, tmp_path):
         p.name: yaml.safe_load(p.read_text())
         for p in (tmp_path / "staging" / "manifests").glob("*.yaml")
     }
-    assert set(manifests) == {
+    assert set(manifests) >= {
         "_cluster--storageclass--gp3.yaml",
         "_cluster--namespace--platform-db.yaml",
         "platform-db--job--create-databases.yaml",
         "platform-db--networkpolicy--create-databases.yaml",
         "platform-db--securitygrouppolicy--database-clients.yaml",
         "platform-db--serviceaccount--db-bootstrap.yaml",
+        "gateway--gateway--public.yaml",
+        "serving--ratelimitpolicy--prediction-api.yaml",
+        "monitoring--prometheusrule--mlsys-slo.yaml",
     }
+    # Helm releases and remote YAML are listed in releases.yaml, never as manifests.
+    assert not [name for name in manifests if "--release--" in name or "configfile" in name]
+    releases = yaml.safe_load((tmp_path / "staging" / "releases.yaml").read_text())["releases"]
+    assert {(r["chart"].rsplit("/", 1)[-1], r["version"]) for r in releases} == {
+        ("nginx-gateway-fabric", "2.4.0"),
+        ("cert-manager", "v1.19.1"),
+        ("kube-prometheus-stack", "79.5.0"),
+    }
+    assert all(r["values"] for r in releases)
     tfplan = json.loads((tmp_path / "staging" / "tfplan.json").read_text())
     assert tfplan["resource_changes"][0]["change"]["actions"] == ["create"]
     assert manifests["_cluster--storageclass--gp3.yaml"]["apiVersion"] == "storage.k8s.io/v1"

@@ -1,0 +1,87 @@
+"""Every chart the platform installs, pinned in one table, and the one way to install it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chart:
+    name: str
+    repository: str  # an https Helm repository, or an oci:// registry path
+    version: str
+    # Long enough for the chart's hooks and images on a fresh node; atomic rolls back after.
+    timeout_seconds: int
+
+
+# To upgrade a chart: read the new version's values.yaml and changelog, change the version
+# here and in the builder's docstring, and drop or rename any key the new version no longer
+# documents (docs/infrastructure.md, "Upgrading a chart").
+CHARTS: dict[str, Chart] = {
+    "nginx-gateway-fabric": Chart(
+        name="nginx-gateway-fabric",
+        repository="oci://ghcr.io/nginx/charts",
+        version="2.4.0",
+        timeout_seconds=600,
+    ),
+    "cert-manager": Chart(
+        name="cert-manager",
+        repository="https://charts.jetstack.io",
+        version="v1.19.1",
+        timeout_seconds=600,
+    ),
+    "kube-prometheus-stack": Chart(
+        name="kube-prometheus-stack",
+        repository="https://prometheus-community.github.io/helm-charts",
+        version="79.5.0",
+        # The operator's CRDs, admission webhook jobs and two StatefulSets on new volumes.
+        timeout_seconds=1200,
+    ),
+}
+# Gateway API ships its CRDs as a release manifest, not a chart; pinned beside the charts.
+GATEWAY_API_VERSION = "v1.3.0"
+GATEWAY_API_CRDS = (
+    "https://github.com/kubernetes-sigs/gateway-api/releases/download/"
+    f"{GATEWAY_API_VERSION}/standard-install.yaml"
+)
+
+
+def build_release_args(key: str, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The helm.v3.Release arguments for chart ``key``: pinned, atomic, cleaned up on failure."""
+    chart = CHARTS[key]
+    oci = chart.repository.startswith("oci://")
+    return {
+        "name": key,  # a fixed release name keeps the chart's Service names stable
+        "chart": f"{chart.repository}/{chart.name}" if oci else chart.name,
+        "version": chart.version,
+        "repository_opts": None if oci else {"repo": chart.repository},
+        "namespace": namespace,
+        "create_namespace": False,  # namespaces come labelled from the Namespaces component
+        "atomic": True,
+        "cleanup_on_fail": True,
+        "timeout": chart.timeout_seconds,
+        "values": values,
+    }
+
+
+def helm_release(
+    resource_name: str,
+    key: str,
+    namespace: str,
+    values: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    args = build_release_args(key, namespace, values)
+    repository = args.pop("repository_opts")
+    return k8s.helm.v3.Release(
+        resource_name,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repository["repo"])
+        if repository
+        else None,
+        opts=opts,
+        **args,
+    )
