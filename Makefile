@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app training infra
-	$(BIN)/hadolint app/Dockerfile
+	$(BIN)/hadolint app/Dockerfile training/Dockerfile
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -44,7 +44,7 @@ format: install
 test-fast: install
 	$(BIN)/pytest -m "not slow"
 
-test: lint docs-tools check-infra check-alerts
+test: lint docs-tools check-infra check-alerts check-workflows
 	$(BIN)/pytest
 
 # mermaid, to check that every diagram in the docs parses as GitHub will render it.
@@ -100,6 +100,19 @@ check-infra: install $(CHECKOV_VENV)/.installed
 	$(BIN)/python -m infra.policy build/plan/dev/resources.json \
 	    build/plan/staging/resources.json build/plan/prod/resources.json
 	$(BIN)/python -m infra.offline.checkov_gate --checkov $(CHECKOV_VENV)/bin/checkov dev staging prod
+
+# actionlint and zizmor over .github/workflows/, from their own pinned virtualenv; zizmor
+# offline (no GitHub API) and failing at medium severity and above.
+WORKFLOW_TOOLS := build/workflow-tools
+$(WORKFLOW_TOOLS)/.installed: .github/workflow-tools.txt
+	@test -x $(WORKFLOW_TOOLS)/bin/python || $(PYTHON) -m venv $(WORKFLOW_TOOLS)
+	$(WORKFLOW_TOOLS)/bin/python -m pip install --quiet -r .github/workflow-tools.txt
+	@touch $@
+
+.PHONY: check-workflows
+check-workflows: $(WORKFLOW_TOOLS)/.installed
+	$(WORKFLOW_TOOLS)/bin/actionlint -color=false .github/workflows/*.yml
+	$(WORKFLOW_TOOLS)/bin/zizmor --offline --min-severity medium .github/workflows/
 
 A ?= dev
 B ?= prod

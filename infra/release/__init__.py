@@ -1,0 +1,1 @@
+"""Release tools the CI/CD pipelines call: ``python -m infra.release <command> --help``."""
