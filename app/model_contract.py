@@ -7,13 +7,18 @@ the training image can depend on it without pulling in the web service.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Final, Literal
 
 import numpy as np
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 # Files inside a registered model version's folder (MLflow's layout plus ours).
 MODEL_FILE: Final = "model.skops"
@@ -31,6 +36,14 @@ UNTRUSTED_TYPES_TAG: Final = "skops_untrusted_types"
 GIT_COMMIT_TAG: Final = "git_commit"
 DECISION_TAG: Final = "promotion_decision"
 REASON_TAG: Final = "promotion_reason"
+# The signed manifest of a version (canonical JSON) and its detached signature (base64).
+# Both live in the registry, but only the signer's private key can make a pair that verifies.
+MANIFEST_TAG: Final = "manifest"
+MANIFEST_SIGNATURE_TAG: Final = "manifest_signature"
+
+# The local key pair under $MLSYS_HOME (on AWS the private half is a KMS key instead).
+LOCAL_SIGNING_KEY_FILE: Final = "model-signing-key.pem"
+LOCAL_SIGNING_PUBLIC_KEY_FILE: Final = "model-signing-key.pub.pem"
 
 # The model card (Markdown) of a registered version, at this path in the artifacts of the
 # version's run (``runs:/<run_id>/model_card.md``): data, parameters, holdout metrics with
@@ -75,6 +88,14 @@ def embedded_tracking_uri(home: Path) -> str:
 
 class ArtifactError(RuntimeError):
     """A model version's files are missing, altered, or break the contract."""
+
+
+class ManifestError(ArtifactError):
+    """A version's files do not match its manifest, or the manifest is malformed."""
+
+
+class SignatureError(ArtifactError):
+    """A manifest is unsigned, or its signature does not verify with the trusted key."""
 
 
 def sha256_file(path: Path) -> str:
@@ -204,3 +225,155 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     e = np.clip(expected, _PSI_FLOOR, None)
     a = np.clip(actual, _PSI_FLOOR, None)
     return float(np.sum((a - e) * np.log(a / e)))
+
+
+# Manifests: the hashes of every file of a version, bound to its name, version and run.
+MANIFEST_FORMAT_VERSION: Final = 1
+# Prefixed to the signed bytes so a signature made for a manifest means nothing elsewhere.
+_SIGNING_DOMAIN: Final = b"mlsys-model-manifest\n"
+_SAFE_PART = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    version: str
+    run_id: str | None
+    files: dict[str, str]  # relative POSIX path -> hex SHA-256
+
+    def canonical(self) -> str:
+        """The exact text that is signed and stored: sorted keys, no spaces, ASCII only."""
+        body = {
+            "format": MANIFEST_FORMAT_VERSION,
+            "name": self.name,
+            "version": self.version,
+            "run_id": self.run_id,
+            "files": self.files,
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+    def signed_bytes(self) -> bytes:
+        return _SIGNING_DOMAIN + self.canonical().encode("ascii")
+
+
+def _checked_path(relative: str) -> str:
+    """Refuse absolute paths, ``..``, empty parts and anything but plain file names."""
+    parts = relative.split("/")
+    if not relative or not all(_SAFE_PART.match(p) and p not in (".", "..") for p in parts):
+        raise ManifestError(f"unsafe path in manifest: {relative!r}")
+    return str(PurePosixPath(*parts))
+
+
+def _folder_files(folder: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            raise ManifestError(f"{path.relative_to(folder)} is a symbolic link")
+        if path.is_file():
+            files[_checked_path(path.relative_to(folder).as_posix())] = path
+    return files
+
+
+def build_manifest(folder: Path, name: str, version: str, run_id: str | None) -> Manifest:
+    """The manifest of every file under ``folder`` (a downloaded model version)."""
+    files = {rel: sha256_file(path) for rel, path in _folder_files(folder).items()}
+    if MODEL_FILE not in files:
+        raise ManifestError(f"{folder} holds no {MODEL_FILE}")
+    return Manifest(name, version, run_id, files)
+
+
+def parse_manifest(text: str) -> Manifest:
+    """Read a manifest, refusing anything but the canonical form of the current format."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"manifest is not JSON: {exc}") from exc
+    if not isinstance(raw, dict) or raw.get("format") != MANIFEST_FORMAT_VERSION:
+        raise ManifestError(f"manifest is not format version {MANIFEST_FORMAT_VERSION}")
+    files, name, version, run_id = (
+        raw.get("files"),
+        raw.get("name"),
+        raw.get("version"),
+        raw.get("run_id"),
+    )
+    if (
+        not isinstance(files, dict)
+        or not all(isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) for v in files.values())
+        or not isinstance(name, str)
+        or not isinstance(version, str)
+        or not (run_id is None or isinstance(run_id, str))
+    ):
+        raise ManifestError("manifest fields are malformed")
+    manifest = Manifest(name, version, run_id, {_checked_path(k): v for k, v in files.items()})
+    if manifest.canonical() != text:
+        raise ManifestError("manifest is not in canonical form")
+    return manifest
+
+
+def check_folder(folder: Path, manifest: Manifest) -> None:
+    """Every file the manifest names, with its hash, and no other file: else refuse."""
+    present = _folder_files(folder)
+    missing = sorted(set(manifest.files) - set(present))
+    extra = sorted(set(present) - set(manifest.files))
+    changed = sorted(
+        rel
+        for rel in set(manifest.files) & set(present)
+        if sha256_file(present[rel]) != manifest.files[rel]
+    )
+    if missing or extra or changed:
+        raise ManifestError(
+            f"model files do not match the signed manifest: missing {missing}, "
+            f"unexpected {extra}, changed {changed}"
+        )
+
+
+def load_public_key(pem: bytes) -> ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey:
+    """An Ed25519 key (local pair) or an ECDSA P-256 key (AWS KMS ECC_NIST_P256), from PEM."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError as exc:
+        raise SignatureError(
+            f"the model-signing public key is not a PEM public key: {exc}"
+        ) from exc
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key
+    raise SignatureError("the model-signing key must be Ed25519 or ECDSA P-256")
+
+
+def verify_manifest(
+    manifest_text: str | None,
+    signature_b64: str | None,
+    public_key_pem: bytes,
+    *,
+    name: str,
+    version: str,
+    run_id: str | None,
+) -> Manifest:
+    """The manifest of ``name`` v``version``, if signed by the trusted key; else refuse."""
+    if not manifest_text or not signature_b64:
+        raise SignatureError(
+            f"{name} v{version} has no signed manifest ({MANIFEST_TAG}, "
+            f"{MANIFEST_SIGNATURE_TAG}); re-register it with the current training code"
+        )
+    key = load_public_key(public_key_pem)
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+    except ValueError as exc:
+        raise SignatureError("manifest signature is not base64") from exc
+    manifest = parse_manifest(manifest_text)
+    try:
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, manifest.signed_bytes())
+        else:
+            key.verify(signature, manifest.signed_bytes(), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise SignatureError(f"manifest signature of {name} v{version} does not verify") from None
+    # Checked after the signature: a genuine manifest of another version must not be replayed.
+    if (manifest.name, manifest.version, manifest.run_id) != (name, version, run_id):
+        raise SignatureError(
+            f"manifest is signed for {manifest.name} v{manifest.version} (run "
+            f"{manifest.run_id}), not for {name} v{version} (run {run_id})"
+        )
+    return manifest

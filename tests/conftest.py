@@ -12,7 +12,25 @@ from training.config import PipelineConfig, load_config
 from training.pipeline import RunResult, run_all
 from training.workspace import Workspace
 
-_MLFLOW_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLSYS_ARTIFACT_ROOT")
+# Variables that would point a test at a real store or key; none may leak in from the caller.
+_MLFLOW_VARS = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLSYS_ARTIFACT_ROOT",
+    "MLSYS_SIGNING_KEY",
+)
+
+
+def _isolate_mlflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clear the MLflow variables and restore them after the test, even if unset now.
+
+    ``mlflow.set_tracking_uri`` exports MLFLOW_TRACKING_URI itself. ``delenv`` of an unset
+    variable records nothing to undo, so without the ``setenv`` first the test's store would
+    leak into every later test (and into the servers they start).
+    """
+    for name in _MLFLOW_VARS:
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -20,8 +38,7 @@ def mlsys_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh embedded MLflow store; no MLflow variable leaks in from the caller."""
     home = tmp_path / "home"
     monkeypatch.setenv("MLSYS_HOME", str(home))
-    for name in _MLFLOW_VARS:
-        monkeypatch.delenv(name, raising=False)
+    _isolate_mlflow(monkeypatch)
     return home
 
 
@@ -55,6 +72,5 @@ def trained_home(
     shutil.copytree(source, home)
     # The copied SQLite rows still point at the original artifact folder; keep it readable.
     monkeypatch.setenv("MLSYS_HOME", str(home))
-    for name in _MLFLOW_VARS:
-        monkeypatch.delenv(name, raising=False)
+    _isolate_mlflow(monkeypatch)
     return home

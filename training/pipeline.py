@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 
 from app.model_contract import (
     INPUT_EXAMPLE_FILE,
+    MANIFEST_SIGNATURE_TAG,
     MODEL_CARD_FILE,
     load_model,
     sha256_file,
@@ -147,6 +148,11 @@ def step_register(config: PipelineConfig, ws: Workspace) -> Registered:
     configure(config.experiment)
     client = MlflowClient()
     same = provenance.unchanged_version(client, config.model_name, trained["fingerprint"])
+    if (
+        same is not None
+        and MANIFEST_SIGNATURE_TAG not in client.get_model_version(config.model_name, same).tags
+    ):
+        same = None  # registered before manifests were signed: serving refuses it, so re-register
     if same is not None and trained["git_dirty"] == "false":
         version = client.get_model_version(config.model_name, same)
         registered = Registered(

@@ -1,4 +1,4 @@
-"""Register: log the model pickle-free (skops) with signature, example and provenance tags."""
+"""Register: log the model pickle-free (skops) with signature, example, provenance, and sign it."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from app.model_contract import (
     UNTRUSTED_TYPES_TAG,
     ArtifactError,
     InputColumn,
+    build_manifest,
     parse_reference,
     sha256_file,
     signature_columns,
@@ -32,6 +33,7 @@ from app.model_contract import (
     untrusted_types,
 )
 from training.config import DatasetSpec
+from training.signing import Signer, signature_tags, signer_from_settings
 
 INPUT_EXAMPLE_ROWS = 5
 
@@ -80,10 +82,12 @@ def register(
     staging_dir: Path,
     extra_files: list[Path] | None = None,
     extra_tags: dict[str, str] | None = None,
+    signer: Signer | None = None,
 ) -> Registered:
-    """Log ``model`` into ``run_id``, register a new version and tag it with its provenance.
+    """Log ``model`` into ``run_id``, register a new version, tag it and sign its manifest.
 
     Raises :class:`ArtifactError` before logging anything if the API could not serve it.
+    ``signer`` defaults to the one ``MLSYS_SIGNING_KEY`` selects (training/signing.py).
     """
     example = holdout[dataset.feature_names].head(INPUT_EXAMPLE_ROWS).astype("float64")
     signature = infer_signature(example, model.predict(example.to_numpy()))
@@ -92,6 +96,7 @@ def register(
     except ArtifactError as exc:
         # Refused before anything is logged, rather than by the API when it loads the version.
         raise ArtifactError(f"refusing to register {model_name}: {exc}") from exc
+    signer = signer or signer_from_settings()  # an unusable key fails before anything is logged
     local_dir = staging_dir / "registered-model"
     shutil.rmtree(local_dir, ignore_errors=True)
     # MLflow checks the input example through its pyfunc wrapper, which passes a DataFrame to a
@@ -132,6 +137,24 @@ def register(
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value)
     client.set_tag(run_id, ARTIFACT_SHA_TAG, artifact_sha)
+    sign_version(client, model_name, version, local_dir / "signed", signer)
     return Registered(
         name=model_name, version=version, artifact_sha256=artifact_sha, model_uri=info.model_uri
     )
+
+
+def sign_version(
+    client: MlflowClient, model_name: str, version: str, scratch: Path, signer: Signer
+) -> None:
+    """Hash every file of a fresh download of the version, sign the manifest, store both."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    registered = client.get_model_version(model_name, version)
+    folder = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=client.get_model_version_download_uri(model_name, version),
+            dst_path=str(scratch),
+        )
+    )
+    manifest = build_manifest(folder, model_name, version, registered.run_id)
+    for key, value in signature_tags(manifest, signer).items():
+        client.set_model_version_tag(model_name, version, key, value)

@@ -12,29 +12,69 @@ from app.http.errors import ApiError, ErrorDetail
 from app.model_contract import InputColumn
 
 MAX_REPORTED = 50
+# Every scikit-learn estimator may cast to float32 (trees do); beyond this a value becomes
+# infinity inside the model, so the contract refuses it instead.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+_OUT_OF_RANGE = f"value must be within +/-{FLOAT32_MAX:.7g} (finite as float32)"
 
 
-def _refuse(details: list[ErrorDetail]) -> ApiError:
-    extra = len(details) - MAX_REPORTED
+def _refuse(details: list[ErrorDetail], more: int = 0) -> ApiError:
     shown = details[:MAX_REPORTED]
-    if extra > 0:
-        shown.append(ErrorDetail(field=None, message=f"... and {extra} more problem(s)"))
+    more += len(details) - len(shown)
+    if more > 0:
+        shown.append(ErrorDetail(field=None, message=f"... and {more} more problem(s)"))
     return ApiError(422, "invalid_input", "input does not match the model signature", shown)
 
 
-def _check_integers(
-    matrix: np.ndarray, columns: list[InputColumn], prefix: str
-) -> list[ErrorDetail]:
-    details: list[ErrorDetail] = []
-    for j, column in enumerate(columns):
-        if column.kind == "integer":
-            for i in np.flatnonzero(np.mod(matrix[:, j], 1) != 0):
-                details.append(
-                    ErrorDetail(
-                        field=f"{prefix}[{i}].{column.name}", message="value must be an integer"
-                    )
-                )
-    return details
+def _cell_details(
+    mask: np.ndarray, columns: list[InputColumn], prefix: str, message: str, room: int
+) -> tuple[list[ErrorDetail], int]:
+    """Details for the first ``room`` flagged cells, row by row, and how many were left out."""
+    cells = np.argwhere(mask)
+    shown = [
+        ErrorDetail(field=f"{prefix}[{i}].{columns[j].name}", message=message)
+        for i, j in cells[: max(room, 0)].tolist()
+    ]
+    return shown, len(cells) - len(shown)
+
+
+def _integer_mask(columns: list[InputColumn]) -> np.ndarray | None:
+    """Which columns must hold integers (None: none); computed once per signature list."""
+    cached = _INTEGER_MASKS.get(id(columns))
+    if cached is not None and cached[0] is columns:
+        return cached[1]
+    integer = np.array([c.kind == "integer" for c in columns])
+    mask = integer if integer.any() else None
+    if len(_INTEGER_MASKS) > 16:  # models change rarely; never let the cache grow
+        _INTEGER_MASKS.clear()
+    _INTEGER_MASKS[id(columns)] = (columns, mask)
+    return mask
+
+
+_INTEGER_MASKS: dict[int, tuple[list[InputColumn], np.ndarray | None]] = {}
+
+
+def _check_values(matrix: np.ndarray, columns: list[InputColumn], prefix: str) -> None:
+    """Integers where the signature wants them, and nothing a float32 cannot hold."""
+    integer = _integer_mask(columns)
+    # NaN (a missing optional column) compares False: it is not out of range.
+    if integer is None and not np.abs(matrix).max(initial=0.0) > FLOAT32_MAX:
+        return
+    too_big = np.abs(matrix) > FLOAT32_MAX
+    fractional = (np.mod(matrix, 1) != 0) & integer if integer is not None else None
+    if not too_big.any() and (fractional is None or not fractional.any()):
+        return
+    details, more = _cell_details(too_big, columns, prefix, _OUT_OF_RANGE, MAX_REPORTED)
+    if fractional is not None:
+        extra, left = _cell_details(
+            fractional & ~too_big,
+            columns,
+            prefix,
+            "value must be an integer",
+            MAX_REPORTED - len(details),
+        )
+        details, more = details + extra, more + left
+    raise _refuse(details, more)
 
 
 def from_records(
@@ -50,9 +90,7 @@ def from_records(
         # Every name was found, so a longer row can only mean columns we do not know.
         return _from_records_with_problems(rows, columns, extra)
     matrix = np.array(values, dtype=np.float64).reshape(len(rows), len(names))
-    problems = _check_integers(matrix, columns, "rows")
-    if problems:
-        raise _refuse(problems)
+    _check_values(matrix, columns, "rows")
     return matrix
 
 
@@ -62,27 +100,28 @@ def _from_records_with_problems(
     """The slow path: walk every row to name each missing or unknown column."""
     names = [c.name for c in columns]
     known = set(names)
+    required = [c.name for c in columns if c.required]
     details: list[ErrorDetail] = []
+    more = 0  # problems counted but not described: details are capped before they are built
     matrix = np.empty((len(rows), len(columns)), dtype=np.float64)
     for i, row in enumerate(rows):
         # Optional columns the client left out reach the model as NaN.
         matrix[i] = [row.get(name, np.nan) for name in names]
-        details.extend(
-            ErrorDetail(field=f"rows[{i}].{c.name}", message="required column is missing")
-            for c in columns
-            if c.required and c.name not in row
+        missing = [name for name in required if name not in row]
+        unknown = (
+            [key for key in row if key not in known]
+            if extra == "reject" and not known.issuperset(row)
+            else []
         )
-        if extra == "reject" and not known.issuperset(row):
-            details.extend(
-                ErrorDetail(
-                    field=f"rows[{i}].{key}", message="column is not in the model signature"
-                )
-                for key in row
-                if key not in known
-            )
-    details.extend(_check_integers(matrix, columns, "rows"))
+        room = MAX_REPORTED - len(details)
+        found = [(name, "required column is missing") for name in missing] + [
+            (key, "column is not in the model signature") for key in unknown
+        ]
+        details.extend(ErrorDetail(field=f"rows[{i}].{n}", message=m) for n, m in found[:room])
+        more += max(len(found) - max(room, 0), 0)
     if details:
-        raise _refuse(details)
+        raise _refuse(details, more)
+    _check_values(matrix, columns, "rows")
     return matrix
 
 
@@ -108,24 +147,20 @@ def from_split(
             for name in request_columns
             if name not in known
         )
+    width = len(request_columns)
+    ragged = [i for i, row in enumerate(data) if len(row) != width]
     details.extend(
-        ErrorDetail(
-            field=f"data[{i}]",
-            message=f"row has {len(row)} values, expected {len(request_columns)}",
-        )
-        for i, row in enumerate(data)
-        if len(row) != len(request_columns)
+        ErrorDetail(field=f"data[{i}]", message=f"row has {len(data[i])} values, expected {width}")
+        for i in ragged[:MAX_REPORTED]
     )
     if details:
-        raise _refuse(details)
+        raise _refuse(details, max(len(ragged) - MAX_REPORTED, 0))
     raw = np.asarray(data, dtype=np.float64).reshape(len(data), len(request_columns))
     matrix = np.full((len(data), len(columns)), np.nan, dtype=np.float64)
     for j, column in enumerate(columns):
         if column.name in position:
             matrix[:, j] = raw[:, position[column.name]]
-    integer_problems = _check_integers(matrix, columns, "data")
-    if integer_problems:
-        raise _refuse(integer_problems)
+    _check_values(matrix, columns, "data")
     return matrix
 
 

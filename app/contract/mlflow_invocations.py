@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
-from app.contract.scoring_request import Number, ScoringRequest
+from app.contract.scoring_request import Number, ScoringRequest, length
 from app.http.errors import ApiError
 
 
@@ -71,6 +71,20 @@ class InvocationsRequest(ScoringRequest):
         if value and isinstance(value[0], list):
             return Table(data=value)
         return Table(records=value)
+
+    @classmethod
+    def raw_row_count(cls, raw: Any) -> int:
+        if not isinstance(raw, dict):
+            return 0
+        split = raw.get("dataframe_split")
+        inputs = raw.get("inputs")
+        columns = [length(v) for v in inputs.values()] if isinstance(inputs, dict) else []
+        return max(
+            length(split.get("data")) if isinstance(split, dict) else 0,
+            length(raw.get("dataframe_records")),
+            length(raw.get("instances")),
+            length(inputs) if not columns else max(columns),
+        )
 
     def row_count(self) -> int:
         table = self.table

@@ -25,6 +25,9 @@ class ModelInfo(BaseModel):
     dataset_sha256: str | None
     artifact_sha256: str | None
     git_commit: str | None
+    model_card_uri: str | None = Field(
+        description="MLflow artifact URI of the version's model card (runs:/<run_id>/...)."
+    )
     signature: Signature
     engine: str = Field(description="'numpy-linear' when compiled, else 'sklearn'.")
     drift_reference: bool = Field(description="Whether drift is measured for this version.")

@@ -44,6 +44,15 @@ class InferRequest(ScoringRequest):
         """The batch size the tensors declare; their data is checked against it later."""
         return self.inputs[0].shape[0]
 
+    @classmethod
+    def raw_row_count(cls, raw: Any) -> int:
+        inputs = raw.get("inputs") if isinstance(raw, dict) else None
+        first = inputs[0] if isinstance(inputs, list) and inputs else None
+        shape = first.get("shape") if isinstance(first, dict) else None
+        if isinstance(shape, list) and shape and isinstance(shape[0], int):
+            return shape[0]
+        return 0
+
     def wanted_outputs(self) -> list[str]:
         wanted = [o.name for o in self.outputs] if self.outputs else list(OUTPUTS)
         unknown = [n for n in wanted if n not in OUTPUTS]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
-from app.contract.scoring_request import Number, ScoringRequest
+from app.contract.scoring_request import Number, ScoringRequest, length
 
 
 class PredictRequest(ScoringRequest):
@@ -43,6 +43,10 @@ class PredictRequest(ScoringRequest):
 
     def row_count(self) -> int:
         return len(self.rows) if self.rows is not None else len(self.data or [])
+
+    @classmethod
+    def raw_row_count(cls, raw: Any) -> int:
+        return max(length(raw.get("rows")), length(raw.get("data"))) if isinstance(raw, dict) else 0
 
 
 # Response bodies of the scoring routes are TypedDicts: the handler builds the data, mypy

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -16,3 +16,12 @@ class ScoringRequest(BaseModel):
 
     def row_count(self) -> int:
         raise NotImplementedError
+
+    @classmethod
+    def raw_row_count(cls, raw: Any) -> int:
+        """Rows of the body as plain JSON (before validation); 0 when it cannot tell."""
+        raise NotImplementedError
+
+
+def length(value: Any) -> int:
+    return len(value) if isinstance(value, list | dict) else 0

@@ -13,6 +13,16 @@ from app.http.auth import SCOPES, key_line, new_key, parse_keys
 cli = typer.Typer(help="Manage API keys for the prediction API.", no_args_is_help=True)
 
 
+def _checked(key_id: str, scopes: str) -> list[str]:
+    """The scopes as the server will read them; refuses what it would refuse."""
+    wanted = sorted({s.strip() for s in scopes.split(",") if s.strip()})
+    if not wanted or not set(wanted) <= SCOPES:
+        raise typer.BadParameter(f"scopes must be among {sorted(SCOPES)}", param_hint="--scopes")
+    if not key_id.replace("-", "").replace("_", "").isalnum():
+        raise typer.BadParameter("use letters, digits, '-' and '_'", param_hint="--id")
+    return wanted
+
+
 @cli.command()
 def create(
     key_id: Annotated[str, typer.Option("--id", help="Name of the key, logged with requests.")],
@@ -25,11 +35,7 @@ def create(
     ] = None,
 ) -> None:
     """Make a new random key; only its SHA-256 ever goes into the key file."""
-    wanted = sorted({s.strip() for s in scopes.split(",") if s.strip()})
-    if not wanted or not set(wanted) <= SCOPES:
-        raise typer.BadParameter(f"scopes must be among {sorted(SCOPES)}", param_hint="--scopes")
-    if not key_id.replace("-", "").replace("_", "").isalnum():
-        raise typer.BadParameter("use letters, digits, '-' and '_'", param_hint="--id")
+    wanted = _checked(key_id, scopes)
     key = new_key()
     line = key_line(key_id, key, wanted)
     if append is not None:
@@ -59,7 +65,8 @@ def hash_line(
     scopes: Annotated[str, typer.Option()] = "predict",
 ) -> None:
     """Read an existing key from stdin and print the line to store for it."""
+    wanted = _checked(key_id, scopes)
     key = typer.get_text_stream("stdin").read().strip()
     if not key:
         raise typer.BadParameter("pipe the key on stdin")
-    typer.echo(key_line(key_id, key, sorted(scopes.split(","))))
+    typer.echo(key_line(key_id, key, wanted))

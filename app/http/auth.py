@@ -152,10 +152,33 @@ class AccessControl:
     """Decides whether a request may use a route: 401 without a known key, 403 without the
     scope, 429 past the key's rate. ``keys=None`` means authentication is off."""
 
-    def __init__(self, keys: KeyStore | None, limiter: RateLimiter, metrics: ApiMetrics) -> None:
+    def __init__(
+        self,
+        keys: KeyStore | None,
+        limiter: RateLimiter,
+        metrics: ApiMetrics,
+        row_limiter: RateLimiter | None = None,
+    ) -> None:
         self.keys = keys
         self.limiter = limiter
+        self.row_limiter = row_limiter
         self.metrics = metrics
+
+    def _refuse_rate(self, key: ApiKey, wait: float, what: str) -> ApiError:
+        self.metrics.rate_limited.labels(key.key_id).inc()
+        return ApiError(
+            429,
+            "rate_limited",
+            f"too many {what} for this key",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+    def charge_rows(self, key: ApiKey, rows: int) -> None:
+        """The cost half of the rate limit: a key's rows per second, not only its requests."""
+        if self.row_limiter is not None:
+            wait = self.row_limiter.take(key.key_id, rows)
+            if wait > 0:
+                raise self._refuse_rate(key, wait, "rows")
 
     def admit(self, request: Request, scope: Scope) -> ApiKey:
         if self.keys is None:
@@ -180,11 +203,5 @@ class AccessControl:
             raise ApiError(403, "forbidden", f"this key lacks the '{scope}' scope")
         wait = self.limiter.take(key.key_id)
         if wait > 0:
-            self.metrics.rate_limited.labels(key.key_id).inc()
-            raise ApiError(
-                429,
-                "rate_limited",
-                "too many requests for this key",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
+            raise self._refuse_rate(key, wait, "requests")
         return key

@@ -15,7 +15,7 @@ class _Bucket:
 
 
 class RateLimiter:
-    """``rate`` tokens per second refill up to ``burst``; each request takes one."""
+    """``rate`` tokens per second refill up to ``burst``; each call takes ``cost`` of them."""
 
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
@@ -25,18 +25,18 @@ class RateLimiter:
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
 
-    def take(self, key_id: str) -> float:
-        """0 when allowed, else the seconds to wait before a token is available."""
+    def take(self, key_id: str, cost: float = 1.0) -> float:
+        """0 when allowed (and charged), else the seconds until ``cost`` tokens are there."""
         now = self._clock()
         bucket = self._buckets.get(key_id)
         if bucket is None:
             bucket = self._buckets[key_id] = _Bucket(tokens=self.burst, updated=now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+        if bucket.tokens >= cost:
+            bucket.tokens -= cost
             return 0.0
-        return (1.0 - bucket.tokens) / self.rate
+        return (cost - bucket.tokens) / self.rate
 
 
 def retry_after_header(wait: float) -> str:

@@ -26,7 +26,7 @@ from app.contract.scoring_request import ScoringRequest
 from app.http.auth import ApiKey, Scope
 from app.http.errors import REFUSALS
 from app.http.json_response import FastJSONResponse
-from app.http.request_body import openapi_request_body, parse_body, read_capped
+from app.http.request_body import openapi_request_body, parse_capped, read_capped
 from app.http.route_dependencies import check_row_count, current_model
 from app.lifecycle.served_model import Prediction, ServedModel
 from app.wiring.state import AppState, state_of
@@ -98,14 +98,20 @@ class ScoringRoute(APIRoute):
 
         async def run(request: Request) -> Response:
             state = state_of(request)
+
+            def check_rows(rows: int) -> None:
+                if rows > state.settings.max_rows:
+                    check_row_count(state, rows)
+
             key = state.access.admit(request, scope)
             model = current_model(state)
             for precondition in preconditions:
                 precondition(request, model)
             raw = await read_capped(request, state.settings.max_body_bytes)
-            body = parse_body(body_model, raw)
+            body = await parse_capped(body_model, raw, body_model.raw_row_count, check_rows)
             rows = body.row_count()
             check_row_count(state, rows)
+            state.access.charge_rows(key, rows)
             scoring = Scoring(body, rows, model, key, request, state)
             return FastJSONResponse(await handler(scoring, **request.path_params))
 

@@ -1,28 +1,39 @@
-"""Turns a registry version into a served snapshot: download, verify, read the contract files."""
+"""Turns a registry version into a served snapshot: verify, download, check, probe, build.
+
+Order matters: the signature and every file hash are checked before any file is parsed, and
+the first load and smoke prediction run in a child process before the server loads it.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from app.lifecycle.model_probe import run_in_child
 from app.lifecycle.registry_client import Registry, ResolvedVersion
 from app.lifecycle.served_model import ServedModel
+from app.lifecycle.tree_checks import check_tree_structures
 from app.model_contract import (
     ARTIFACT_SHA_TAG,
     EXTRA_FILES_DIR,
     INPUT_EXAMPLE_FILE,
+    MANIFEST_SIGNATURE_TAG,
+    MANIFEST_TAG,
     MLMODEL_FILE,
     MODEL_FILE,
     REFERENCE_FILE,
     ArtifactError,
     InputColumn,
+    check_folder,
     load_model,
     parse_reference,
     signature_columns,
+    verify_manifest,
 )
 
 
@@ -56,15 +67,11 @@ def read_reference(model_dir: Path, columns: list[InputColumn]) -> dict[str, Any
     return parse_reference(path.read_text(), [c.name for c in columns])
 
 
-def load_version(registry: Registry, version: ResolvedVersion, workdir: Path) -> ServedModel:
-    """Download a version into ``workdir`` and build its snapshot; the hash tag must match."""
-    if version.artifact_sha256 is None:
-        raise ArtifactError(
-            f"{version.name} v{version.version} has no {ARTIFACT_SHA_TAG} tag; refusing to load"
-        )
-    folder = registry.download(version, workdir)
-    estimator = load_model(folder / MODEL_FILE, version.artifact_sha256)
+def build_snapshot(folder: Path, version: ResolvedVersion) -> ServedModel:
+    """Read the contract files, load the model, check its trees and smoke-test it."""
     columns = read_signature(folder)
+    estimator = load_model(folder / MODEL_FILE, expected_sha256=None)  # the manifest checked it
+    check_tree_structures(estimator)
     return ServedModel.build(
         version,
         estimator,
@@ -72,3 +79,32 @@ def load_version(registry: Registry, version: ResolvedVersion, workdir: Path) ->
         read_input_example(folder, columns),
         read_reference(folder, columns),
     )
+
+
+def probe_snapshot(folder: str, version: ResolvedVersion) -> None:
+    """What the probe process runs: the whole build, thrown away if it succeeds."""
+    build_snapshot(Path(folder), version)
+
+
+def load_version(
+    registry: Registry,
+    version: ResolvedVersion,
+    workdir: Path,
+    public_key_pem: bytes,
+    probe_timeout: float,
+) -> ServedModel:
+    """Download a version into ``workdir`` and build its snapshot, trusting only signed files."""
+    manifest = verify_manifest(
+        version.tags.get(MANIFEST_TAG),
+        version.tags.get(MANIFEST_SIGNATURE_TAG),
+        public_key_pem,
+        name=version.name,
+        version=version.version,
+        run_id=version.run_id,
+    )
+    # What the API reports as the artifact hash is the signed one, not the bare tag.
+    version = replace(version, tags={**version.tags, ARTIFACT_SHA_TAG: manifest.files[MODEL_FILE]})
+    folder = registry.download(version, workdir)
+    check_folder(folder, manifest)
+    run_in_child(probe_snapshot, (str(folder), version), probe_timeout)
+    return build_snapshot(folder, version)

@@ -22,6 +22,7 @@ class CompiledModel:
     predict_proba: ProbaFn
     classes: np.ndarray
     engine: str  # "numpy-linear" or "sklearn"
+    estimator: Any = None  # the scikit-learn object behind it, for checks and tests
 
 
 def _steps(estimator: Any) -> list[Any]:
@@ -51,7 +52,8 @@ def _linear(estimator: Any) -> ProbaFn | None:
         w, b = weights[0].copy(), float(bias[0])
 
         def binary(x: np.ndarray) -> np.ndarray:
-            positive = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+            # Capped so exp cannot overflow; past 700 the probability is 0 either way.
+            positive = 1.0 / (1.0 + np.exp(np.minimum(-(x @ w + b), 700.0)))
             proba = np.empty((len(positive), 2))
             proba[:, 1] = positive
             proba[:, 0] = 1.0 - positive
@@ -77,6 +79,18 @@ def _probe_rows(example: np.ndarray, seed: int = 0) -> np.ndarray:
     return np.vstack([example, example.mean(axis=0) + noise])
 
 
+def _quiet(predict_proba: ProbaFn) -> ProbaFn:
+    """scikit-learn's finiteness check sums the input, which overflows to a RuntimeWarning on
+    large but valid float32 values before it checks element-wise; the warning means nothing."""
+
+    def call(x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            result: np.ndarray = predict_proba(x)
+        return result
+
+    return call
+
+
 def compile_model(estimator: Any, example: np.ndarray) -> CompiledModel:
     """The fastest exact predictor for ``estimator``; falls back to scikit-learn itself."""
     classes = np.asarray(estimator.classes_)
@@ -84,5 +98,5 @@ def compile_model(estimator: Any, example: np.ndarray) -> CompiledModel:
     if fast is not None:
         probe = _probe_rows(example)
         if np.allclose(fast(probe), estimator.predict_proba(probe), rtol=1e-9, atol=1e-12):
-            return CompiledModel(predict_proba=fast, classes=classes, engine="numpy-linear")
-    return CompiledModel(predict_proba=estimator.predict_proba, classes=classes, engine="sklearn")
+            return CompiledModel(fast, classes, "numpy-linear", estimator)
+    return CompiledModel(_quiet(estimator.predict_proba), classes, "sklearn", estimator)

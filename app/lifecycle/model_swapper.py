@@ -13,6 +13,7 @@ from app.lifecycle.drift import DriftCollector, DriftWindow
 from app.lifecycle.registry_client import Registry, TrackingCredentials, registry_for
 from app.lifecycle.served_model import ServedModel
 from app.metrics import ApiMetrics
+from app.model_contract import SignatureError
 from app.wiring.settings import ApiSettings
 
 log = logging.getLogger("mlsys.api.model")
@@ -69,6 +70,16 @@ class ModelSwapper:
             self._registry = registry_for(self.registry_uri, credentials)
         return self._registry
 
+    def _public_key(self) -> bytes:
+        # Read at every load, so a rotated key file takes effect without a restart.
+        path = self.settings.signing_public_key_path
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise SignatureError(
+                f"cannot read the model-signing public key {path}: {exc.strerror}"
+            ) from exc
+
     def _download_dir(self, version: str) -> tempfile.TemporaryDirectory[str]:
         """Scratch space for one download; the model lives in memory once it is built."""
         base = self.settings.model_cache_dir
@@ -87,8 +98,16 @@ class ModelSwapper:
                 return RefreshOutcome.NO_VERSION, None
             if have is not None and have.version.version == version.version:
                 return RefreshOutcome.UNCHANGED, have
+            public_key = self._public_key()
             with self._download_dir(version.version) as scratch:
-                return RefreshOutcome.LOADED, load_version(registry, version, Path(scratch))
+                loaded = load_version(
+                    registry,
+                    version,
+                    Path(scratch),
+                    public_key,
+                    self.settings.model_probe_timeout_seconds,
+                )
+                return RefreshOutcome.LOADED, loaded
         except Exception as exc:
             reason = type(exc).__name__
             self.metrics.model_load_failures.labels(alias=alias, reason=reason).inc()

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from app.lifecycle.drift import DriftWindow
 from app.lifecycle.served_model import Prediction, ServedModel
 from app.lifecycle.shadow import ShadowScorer
 from app.metrics import ApiMetrics
+
+
+class NonFiniteOutputError(ValueError):
+    """The model answered NaN or infinity for some rows; nothing was recorded."""
+
+    def __init__(self, rows: list[int]) -> None:
+        super().__init__(f"non-finite probabilities for {len(rows)} row(s)")
+        self.rows = rows
 
 
 def score(
@@ -19,6 +29,11 @@ def score(
 ) -> Prediction:
     """Predict and record; shadow and drift work stays off the hot path (O(1) hand-offs)."""
     result = model.predict(matrix)
+    # Probabilities are in [0, 1], so their sum is finite exactly when every one is: one
+    # reduction on the hot path. A NaN must never reach a client or a metric sum.
+    if not math.isfinite(result.probabilities.sum()):
+        bad = ~np.isfinite(result.probabilities).all(axis=1)
+        raise NonFiniteOutputError(np.flatnonzero(bad).tolist())
     metrics.rows.observe(len(matrix))
     version = model.version.version
     counts = np.bincount(result.class_index, minlength=len(model.class_names)).tolist()

@@ -15,7 +15,8 @@ router = APIRouter(tags=["mlflow"])
 
 
 def _json_only(request: Request, _model: ServedModel) -> None:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+    # Media types are case-insensitive (RFC 9110, section 8.3.1).
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise ApiError(415, "unsupported_media_type", "send Content-Type: application/json")
 
 

@@ -9,7 +9,7 @@ from app.contract.model_info import ModelInfo, ReloadResult, Signature, Signatur
 from app.http.errors import REFUSALS
 from app.http.route_dependencies import CurrentModel, State, requires
 from app.lifecycle.model_swapper import RefreshOutcome
-from app.model_contract import DATASET_SHA_TAG, GIT_COMMIT_TAG
+from app.model_contract import DATASET_SHA_TAG, GIT_COMMIT_TAG, MODEL_CARD_FILE
 
 router = APIRouter(tags=["model"], dependencies=[requires("predict")])
 admin_router = APIRouter(tags=["model"], dependencies=[requires("admin")])
@@ -28,6 +28,7 @@ async def model_info(model: CurrentModel) -> ModelInfo:
         dataset_sha256=version.tags.get(DATASET_SHA_TAG),
         artifact_sha256=version.artifact_sha256,
         git_commit=version.tags.get(GIT_COMMIT_TAG),
+        model_card_uri=f"runs:/{version.run_id}/{MODEL_CARD_FILE}" if version.run_id else None,
         signature=Signature(
             inputs=[
                 SignatureColumn(name=c.name, type=c.mlflow_type, required=c.required)

@@ -49,7 +49,8 @@ async def ready(_model: ReadyModel) -> ServerReady:
     return ServerReady(ready=True)
 
 
-@router.get("/models/{name}/ready", response_model=ModelReadiness, responses=_NOT_SERVED)
+# Keyed: its answer names the served model, which is not for anonymous callers.
+@keyed_router.get("/models/{name}/ready", response_model=ModelReadiness, responses=_NOT_SERVED)
 async def model_ready(name: str, model: CurrentModel) -> ModelReadiness:
     _check_name(model, name)
     return ModelReadiness(name=model.version.name, ready=True)

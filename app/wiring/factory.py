@@ -39,7 +39,10 @@ def build_state(settings: ApiSettings, registry: Registry | None = None) -> AppS
         settings=settings,
         metrics=metrics,
         access=AccessControl(
-            keys, RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst), metrics
+            keys,
+            RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+            metrics,
+            RateLimiter(settings.rate_limit_rows_per_second, settings.rate_limit_rows_burst),
         ),
         swapper=swapper,
         shadow=ShadowScorer(lambda: swapper.shadow, metrics, settings.shadow_sample_rate)

@@ -8,7 +8,12 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.model_contract import CHALLENGER, CHAMPION, embedded_tracking_uri
+from app.model_contract import (
+    CHALLENGER,
+    CHAMPION,
+    LOCAL_SIGNING_PUBLIC_KEY_FILE,
+    embedded_tracking_uri,
+)
 
 
 class ApiSettings(BaseSettings):
@@ -42,6 +47,16 @@ class ApiSettings(BaseSettings):
         default=None,
         description="Scratch folder for model downloads, emptied after each load; the system "
         "temp dir when unset.",
+    )
+
+    # Which models to trust.
+    model_signing_public_key_file: Path | None = Field(
+        default=None,
+        description="PEM public key that model manifests must be signed with (Ed25519, or "
+        "ECDSA P-256 from the KMS key); defaults to the local pair's under $MLSYS_HOME.",
+    )
+    model_probe_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Time a new version's trial load may take."
     )
 
     # Where to listen.
@@ -78,6 +93,12 @@ class ApiSettings(BaseSettings):
     )
     rate_limit_per_second: float = Field(default=50.0, gt=0, description="Sustained rate per key.")
     rate_limit_burst: int = Field(default=100, ge=1, description="Requests a key may burst.")
+    rate_limit_rows_per_second: float = Field(
+        default=5000.0, gt=0, description="Sustained rows per second per key (the cost limit)."
+    )
+    rate_limit_rows_burst: int = Field(
+        default=20_000, ge=1, description="Rows a key may burst; at least MAX_ROWS."
+    )
 
     # Keeping the model current.
     poll_interval_seconds: float = Field(
@@ -108,9 +129,16 @@ class ApiSettings(BaseSettings):
                 "(create one with `python -m app.keys create`); set MLSYS_API_AUTH_ENABLED=false "
                 "only for local experiments"
             )
+        if self.rate_limit_rows_burst < self.max_rows:
+            raise ValueError("MLSYS_API_RATE_LIMIT_ROWS_BURST must be at least MLSYS_API_MAX_ROWS")
         if self.metrics_port is not None and self.metrics_port == self.port:
             raise ValueError("MLSYS_API_METRICS_PORT must differ from MLSYS_API_PORT")
         return self
+
+    @property
+    def signing_public_key_path(self) -> Path:
+        """The explicit key file, else the public half of the local pair training creates."""
+        return self.model_signing_public_key_file or self.home / LOCAL_SIGNING_PUBLIC_KEY_FILE
 
     @property
     def registry_uri(self) -> str:

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from starlette.requests import Request
 
+from app.contract.input_matrix import MAX_REPORTED
 from app.http.auth import AccessControl
+from app.http.errors import ApiError, ErrorDetail
 from app.lifecycle.model_swapper import ModelSwapper
-from app.lifecycle.scoring import score
+from app.lifecycle.scoring import NonFiniteOutputError, score
 from app.lifecycle.served_model import Prediction, ServedModel
 from app.lifecycle.shadow import ShadowScorer
 from app.metrics import ApiMetrics
@@ -26,9 +28,21 @@ class AppState:
     shadow: ShadowScorer | None
     draining: threading.Event = field(default_factory=threading.Event)
 
-    def score(self, model: ServedModel, matrix: np.ndarray) -> Prediction:
-        """Predict with ``model`` and record it in the metrics, the drift window and shadow."""
-        return score(model, matrix, self.metrics, self.swapper.drift, self.shadow)
+    def score(self, model: ServedModel, matrix: np.ndarray, prefix: str = "rows") -> Prediction:
+        """Predict with ``model`` and record it in the metrics, the drift window and shadow.
+
+        Rows whose probabilities are not finite are refused, and nothing is recorded for them.
+        """
+        try:
+            return score(model, matrix, self.metrics, self.swapper.drift, self.shadow)
+        except NonFiniteOutputError as exc:
+            details = [
+                ErrorDetail(field=f"{prefix}[{i}]", message="the model cannot score this row")
+                for i in exc.rows[:MAX_REPORTED]
+            ]
+            raise ApiError(
+                422, "unscorable_input", "the model gave no finite answer", details
+            ) from None
 
 
 def state_of(request: Request) -> AppState:

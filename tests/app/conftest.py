@@ -28,7 +28,7 @@ from app.http.auth import key_line, new_key
 from app.lifecycle.registry_client import Registry
 from app.wiring.factory import create_app
 from app.wiring.settings import ApiSettings
-from tests.app.registry_double import InMemoryRegistry, write_model_folder
+from tests.app.registry_double import InMemoryRegistry, public_key_pem, write_model_folder
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "it") -> None:
@@ -125,9 +125,18 @@ def registry(champion_folder: Path, champion_auc: float) -> InMemoryRegistry:
 
 
 @pytest.fixture
-def api_settings(tmp_path: Path, keys: Keys) -> ApiSettings:
+def signing_public_key(tmp_path: Path) -> Path:
+    """The public half of the key the registry double signs with, as serving reads it."""
+    path = tmp_path / "model-signing.pub.pem"
+    path.write_bytes(public_key_pem())
+    return path
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path, keys: Keys, signing_public_key: Path) -> ApiSettings:
     return ApiSettings(
         home=tmp_path / "unused-home",
+        model_signing_public_key_file=signing_public_key,
         api_keys_file=keys.file,
         metrics_port=None,
         poll_interval_seconds=3600,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from dataclasses import replace
@@ -11,6 +12,8 @@ from typing import Any
 import numpy as np
 import skops.io as sio
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from app.lifecycle.registry_client import RegistryError, ResolvedVersion
 from app.model_contract import (
@@ -19,15 +22,39 @@ from app.model_contract import (
     EXTRA_FILES_DIR,
     GIT_COMMIT_TAG,
     INPUT_EXAMPLE_FILE,
+    MANIFEST_SIGNATURE_TAG,
+    MANIFEST_TAG,
     METRIC_TAG_PREFIX,
     MLMODEL_FILE,
     MODEL_FILE,
     REFERENCE_FILE,
+    build_manifest,
     build_reference,
     sha256_file,
 )
 
 NAME = "breast-cancer-classifier"
+# The tests' stand-in for the training side's signing key: one per session.
+SIGNING_KEY = ed25519.Ed25519PrivateKey.generate()
+
+
+def public_key_pem(key: ed25519.Ed25519PrivateKey = SIGNING_KEY) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def signed_tags(
+    folder: Path,
+    version: str,
+    run_id: str | None,
+    key: ed25519.Ed25519PrivateKey = SIGNING_KEY,
+    name: str = NAME,
+) -> dict[str, str]:
+    """The manifest and signature tags training would write for ``folder``."""
+    manifest = build_manifest(folder, name, version, run_id)
+    signature = base64.b64encode(key.sign(manifest.signed_bytes())).decode()
+    return {MANIFEST_TAG: manifest.canonical(), MANIFEST_SIGNATURE_TAG: signature}
 
 
 def write_model_folder(
@@ -59,9 +86,13 @@ class InMemoryRegistry:
         self.downloads: list[Path] = []
         self.down = False
 
-    def publish(self, folder: Path, metrics: dict[str, float] | None = None) -> str:
+    def publish(
+        self, folder: Path, metrics: dict[str, float] | None = None, *, signed: bool = True
+    ) -> str:
+        """Add ``folder`` as the next version, signed with the session key unless told not."""
         version = str(len(self.versions) + 1)
         tags = {
+            **(signed_tags(folder, version, f"run-{version}") if signed else {}),
             ARTIFACT_SHA_TAG: sha256_file(folder / MODEL_FILE),
             DATASET_SHA_TAG: "d" * 64,
             GIT_COMMIT_TAG: "0123abc",

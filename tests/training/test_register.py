@@ -18,6 +18,9 @@ from app.model_contract import (
     FEATURES_TAG,
     GIT_COMMIT_TAG,
     INPUT_EXAMPLE_FILE,
+    LOCAL_SIGNING_PUBLIC_KEY_FILE,
+    MANIFEST_SIGNATURE_TAG,
+    MANIFEST_TAG,
     METRIC_TAG_PREFIX,
     MODEL_FILE,
     REFERENCE_FILE,
@@ -25,7 +28,9 @@ from app.model_contract import (
     ArtifactError,
     InputColumn,
     build_reference,
+    check_folder,
     sha256_file,
+    verify_manifest,
 )
 from training import register as registration
 from training.register import register, servable_columns
@@ -128,3 +133,20 @@ def test_register_logs_a_skops_model_with_its_provenance(
     example = json.loads((folder / INPUT_EXAMPLE_FILE).read_text())
     assert example["columns"] == names and len(example["data"]) == registration.INPUT_EXAMPLE_ROWS
     assert (folder / EXTRA_FILES_DIR / REFERENCE_FILE).read_text() == reference.read_text()
+    # Signed with the local pair created under MLSYS_HOME; serving's verifier accepts it.
+    version = client.get_model_version("small", "1")
+    manifest = verify_manifest(
+        tags[MANIFEST_TAG],
+        tags[MANIFEST_SIGNATURE_TAG],
+        (mlsys_home / LOCAL_SIGNING_PUBLIC_KEY_FILE).read_bytes(),
+        name="small",
+        version="1",
+        run_id=version.run_id,
+    )
+    assert manifest.files[MODEL_FILE] == registered.artifact_sha256
+    assert set(manifest.files) >= {
+        "MLmodel",
+        INPUT_EXAMPLE_FILE,
+        "extra_files/reference_stats.json",
+    }
+    check_folder(folder, manifest)

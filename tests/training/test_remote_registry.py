@@ -15,6 +15,7 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
+from app.model_contract import LOCAL_SIGNING_PUBLIC_KEY_FILE
 from app.wiring.factory import create_app
 from app.wiring.settings import ApiSettings
 from tests.app.conftest import wait_ready
@@ -112,6 +113,8 @@ def test_pipeline_and_api_through_postgres_and_s3(
 
     settings = ApiSettings(
         home=tmp_path / "unused",
+        # The training step signed with the local pair under its MLSYS_HOME.
+        model_signing_public_key_file=tmp_path / "home" / LOCAL_SIGNING_PUBLIC_KEY_FILE,
         auth_enabled=False,
         metrics_port=None,
         poll_interval_seconds=3600,

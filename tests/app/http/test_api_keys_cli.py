@@ -55,3 +55,11 @@ def test_python_dash_m_app_keys_is_the_entry_point():
         [sys.executable, "-m", "app.keys", "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "create" in done.stdout
+
+
+def test_hash_refuses_scopes_the_server_would_refuse():
+    """`hash --scopes root,admin` printed a line the server then refused at start-up."""
+    result = CliRunner().invoke(cli, ["hash", "--id", "a", "--scopes", "root,admin"], input="k\n")
+    assert result.exit_code != 0 and "scopes must be among" in result.output
+    bad_id = CliRunner().invoke(cli, ["hash", "--id", "a b#c"], input="k\n")
+    assert bad_id.exit_code != 0

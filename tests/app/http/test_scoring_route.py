@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
@@ -10,6 +11,7 @@ from typing_extensions import TypedDict
 from app.contract.mlflow_invocations import InvocationsRequest
 from app.contract.open_inference import InferRequest
 from app.contract.predict import PredictRequest
+from app.http.request_body import INLINE_PARSE_BYTES
 from app.http.scoring_route import Scoring, ScoringRoute, scoring_route
 from app.routes import mlflow_invocations, open_inference, predict
 from tests.app.conftest import client_for, wait_ready
@@ -104,3 +106,91 @@ def test_rows_are_counted_before_the_matrix_is_built(api_settings, keys, registr
         response = client.post("/v1/predict", json={"rows": [{"x": 1.0}] * 3})
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "too_many_rows"
+
+
+# One request must not stall the server (issue 8, part 3).
+
+
+V = 1.2345678  # nine characters a value: 1,001 rows of 30 make a body past the inline size
+
+
+def _forbid_parsing(monkeypatch):
+    import app.http.request_body as request_body
+
+    def parse(*_args, **_kwargs):
+        raise AssertionError("the whole body was parsed before its rows were counted")
+
+    monkeypatch.setattr(request_body, "parse_body", parse)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"rows": [' + b",".join([b"{}"] * 300_000) + b"]}",
+        b'{"columns": ["a"], "data": [' + b",".join([b"[]"] * 300_000) + b"]}",
+    ],
+    ids=["records", "split"],
+)
+def test_the_row_limit_is_checked_before_the_body_is_parsed(api, monkeypatch, body):
+    _forbid_parsing(monkeypatch)
+    settings = api.app.state.mlsys.settings  # type: ignore[attr-defined]
+    response = api.post(
+        "/v1/predict",
+        content=body,
+        headers={"content-type": "application/json", "content-length": str(len(body))},
+    )
+    assert len(body) < settings.max_body_bytes
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_many_rows"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/predict", {"columns": ["a"] * 30, "data": [[V] * 30] * 1001}),
+        ("/invocations", {"instances": [[V] * 30] * 1001}),
+        ("/invocations", {"dataframe_split": {"columns": ["a"], "data": [[V] * 30] * 1001}}),
+        ("/invocations", {"inputs": {f"c{i}": [V] * 1001 for i in range(30)}}),
+        (
+            "/v2/models/breast-cancer-classifier/infer",
+            {
+                "inputs": [
+                    {"name": "x", "shape": [1001, 30], "datatype": "FP64", "data": [V] * 30030}
+                ]
+            },
+        ),
+    ],
+)
+def test_every_protocol_counts_rows_before_parsing(api, monkeypatch, path, body):
+    """Large bodies: the rows are counted by a fast JSON scan before the model parses them."""
+    _forbid_parsing(monkeypatch)
+    assert len(orjson.dumps(body)) > INLINE_PARSE_BYTES
+    response = api.post(path, json=body)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_many_rows"
+
+
+def test_a_large_body_is_parsed_off_the_event_loop(api, monkeypatch, feature_rows):
+    import threading
+
+    import app.http.request_body as route_module
+
+    threads: list[str] = []
+    real = route_module.parse_body
+
+    def parse(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(route_module, "parse_body", parse)
+    loop_thread: list[str] = []
+
+    @api.app.get("/which-thread")  # type: ignore[attr-defined]
+    async def which() -> dict[str, str]:
+        loop_thread.append(threading.current_thread().name)
+        return {}
+
+    api.get("/which-thread")
+    assert api.post("/v1/predict", json={"rows": feature_rows[:2]}).status_code == 200
+    assert api.post("/v1/predict", json={"rows": feature_rows * 4}).status_code == 200
+    small, large = threads
+    assert small == loop_thread[0]  # small bodies stay inline: no hand-off on the hot path
+    assert large != loop_thread[0]

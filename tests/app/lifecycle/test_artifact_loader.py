@@ -15,8 +15,10 @@ from app.model_contract import (
     MLMODEL_FILE,
     REFERENCE_FILE,
     ArtifactError,
+    ManifestError,
+    SignatureError,
 )
-from tests.app.registry_double import InMemoryRegistry
+from tests.app.registry_double import InMemoryRegistry, public_key_pem
 
 
 @pytest.fixture
@@ -24,12 +26,14 @@ def folder(champion_folder: Path, tmp_path: Path) -> Path:
     return shutil.copytree(champion_folder, tmp_path / "v1")
 
 
-def _load(folder: Path, tmp_path: Path):
+def _load(folder: Path, tmp_path: Path, *, signed: bool = True, after_signing=None):
     registry = InMemoryRegistry()
-    registry.set_alias("champion", registry.publish(folder))
+    registry.set_alias("champion", registry.publish(folder, signed=signed))
+    if after_signing is not None:
+        after_signing(folder)  # a write to the artifact store after registration
     resolved = registry.resolve_alias("breast-cancer-classifier", "champion")
     assert resolved is not None
-    return load_version(registry, resolved, tmp_path / "download")
+    return load_version(registry, resolved, tmp_path / "download", public_key_pem(), 60.0)
 
 
 def test_a_good_folder_becomes_a_smoke_tested_snapshot(folder, tmp_path, dataset):
@@ -57,6 +61,35 @@ def test_a_reference_for_other_columns_is_refused(folder):
     path.write_text(json.dumps(reference))
     with pytest.raises(ArtifactError, match="signature's columns"):
         read_reference(folder, read_signature(folder))
+
+
+def test_an_unsigned_version_is_refused(folder, tmp_path):
+    with pytest.raises(SignatureError, match="no signed manifest"):
+        _load(folder, tmp_path, signed=False)
+
+
+def _swap_columns_and_drop_reference(folder: Path) -> None:
+    """The issue's attack: every prediction changed, nothing was refused."""
+    mlmodel = folder / MLMODEL_FILE
+    text = mlmodel.read_text().replace("mean_radius", "@").replace("mean_texture", "mean_radius")
+    mlmodel.write_text(text.replace("@", "mean_texture"))
+    (folder / EXTRA_FILES_DIR / REFERENCE_FILE).unlink()
+
+
+def test_files_changed_after_signing_are_refused_before_loading(folder, tmp_path):
+    with pytest.raises(ManifestError, match=r"missing \['extra_files/reference_stats.json'\]"):
+        _load(folder, tmp_path, after_signing=_swap_columns_and_drop_reference)
+
+
+def test_the_reported_hash_is_the_signed_one(folder, tmp_path):
+    registry = InMemoryRegistry()
+    version = registry.publish(folder)
+    registry.set_tag(version, "artifact_sha256", "0" * 64)  # a registry write
+    registry.set_alias("champion", version)
+    resolved = registry.resolve_alias("breast-cancer-classifier", "champion")
+    assert resolved is not None
+    model = load_version(registry, resolved, tmp_path / "dl", public_key_pem(), 60.0)
+    assert model.version.artifact_sha256 != "0" * 64
 
 
 def test_no_input_example_means_no_load(folder, tmp_path):

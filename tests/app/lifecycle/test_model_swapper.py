@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -10,9 +11,10 @@ import pytest
 
 from app.lifecycle.model_swapper import ModelSwapper, RefreshOutcome
 from app.metrics import ApiMetrics
-from app.model_contract import ARTIFACT_SHA_TAG, MODEL_FILE
+from app.model_contract import MANIFEST_SIGNATURE_TAG, MODEL_FILE
 from tests.app.conftest import client_for, metrics_text, wait_ready, wait_until
-from tests.app.registry_double import InMemoryRegistry
+from tests.app.crafted_models import crafted_forest
+from tests.app.registry_double import InMemoryRegistry, write_model_folder
 
 
 def _swapper(settings, registry) -> tuple[ModelSwapper, ApiMetrics]:
@@ -52,47 +54,79 @@ def test_a_swap_moves_model_info_to_the_new_version(api_settings, registry, weak
     assert info == {"2": 1.0}
 
 
-def _tamper_hash(registry: InMemoryRegistry, folder: Path) -> str:
-    registry.set_tag("2", ARTIFACT_SHA_TAG, "0" * 64)
-    return "hash mismatch"
+def _tamper_file(registry: InMemoryRegistry, folder: Path) -> tuple[str, str]:
+    with (folder / MODEL_FILE).open("ab") as handle:  # an artifact-store write after signing
+        handle.write(b"\0")
+    return "changed ['model.skops']", "ManifestError"
 
 
-def _remove_artifact(registry: InMemoryRegistry, folder: Path) -> str:
+def _remove_artifact(registry: InMemoryRegistry, folder: Path) -> tuple[str, str]:
     (folder / MODEL_FILE).unlink()
-    return "does not exist"
+    return "missing ['model.skops']", "ManifestError"
 
 
-def _drop_hash_tag(registry: InMemoryRegistry, folder: Path) -> str:
+def _drop_signature(registry: InMemoryRegistry, folder: Path) -> tuple[str, str]:
     resolved, where = registry.versions["2"]
-    tags = {k: v for k, v in resolved.tags.items() if k != ARTIFACT_SHA_TAG}
+    tags = {k: v for k, v in resolved.tags.items() if k != MANIFEST_SIGNATURE_TAG}
     registry.versions["2"] = (replace(resolved, tags=tags), where)
-    return f"no {ARTIFACT_SHA_TAG} tag"
+    return "no signed manifest", "SignatureError"
 
 
-@pytest.mark.parametrize("break_it", [_tamper_hash, _remove_artifact, _drop_hash_tag])
+def _serves_version_1(client, keys, feature_rows) -> None:
+    assert client.get("/readyz").json()["model_version"] == "1"
+    predicted = client.post(
+        "/v1/predict",
+        json={"rows": feature_rows[:1]},
+        headers={"Authorization": f"Bearer {keys.predict}"},
+    )
+    assert predicted.status_code == 200 and predicted.json()["model_version"] == "1"
+
+
+@pytest.mark.parametrize("break_it", [_tamper_file, _remove_artifact, _drop_signature])
 def test_a_version_that_fails_its_checks_never_replaces_the_champion(
     api_settings, keys, registry, weak_folder, tmp_path, feature_rows, break_it
 ):
     folder = shutil.copytree(weak_folder, tmp_path / "v2")
     registry.publish(folder)
-    expected_error = break_it(registry, folder)
+    expected_error, reason = break_it(registry, folder)
     with client_for(api_settings, keys.admin, registry) as client:
         wait_ready(client)
         registry.set_alias("champion", "2")
         outcome = client.post("/admin/reload").json()
         assert outcome["outcome"] == "failed" and expected_error in outcome["error"]
         assert outcome["model_version"] == "1"
-        assert client.get("/readyz").json()["model_version"] == "1"
-        predicted = client.post(
-            "/v1/predict",
-            json={"rows": feature_rows[:1]},
-            headers={"Authorization": f"Bearer {keys.predict}"},
-        )
-        assert predicted.status_code == 200 and predicted.json()["model_version"] == "1"
+        _serves_version_1(client, keys, feature_rows)
         text = metrics_text(client)
-        assert (
-            'mlsys_model_load_failures_total{alias="champion",reason="ArtifactError"} 1.0' in text
-        )
+        assert f'mlsys_model_load_failures_total{{alias="champion",reason="{reason}"}} 1.0' in text
+
+
+@pytest.mark.parametrize(
+    ("signed", "reason", "message"),
+    [
+        # a registry writer: the hash tag matches, but nobody could sign the manifest
+        (False, "SignatureError", "no signed manifest"),
+        # a compromised training job signs it: the tree check in the probe refuses it
+        (True, "ProbeError", "TreeStructureError"),
+    ],
+)
+def test_a_crafted_tree_at_champion_is_refused_and_the_server_keeps_serving(
+    api_settings, keys, registry, dataset, tmp_path, feature_rows, caplog, signed, reason, message
+):
+    forest = crafted_forest(dataset.train, dataset.train_labels)
+    folder = write_model_folder(tmp_path / "crafted", forest, dataset.names, dataset.train)
+    version = registry.publish(folder, signed=signed)
+    assert registry.versions[version][0].artifact_sha256  # "registered with a matching hash tag"
+    with client_for(api_settings, keys.admin, registry) as client:
+        wait_ready(client)
+        registry.set_alias("champion", version)
+        with caplog.at_level(logging.ERROR, logger="mlsys.api.model"):
+            outcome = client.post("/admin/reload").json()
+        assert outcome["outcome"] == "failed" and message in outcome["error"]
+        _serves_version_1(client, keys, feature_rows)
+        text = metrics_text(client)
+        assert f'mlsys_model_load_failures_total{{alias="champion",reason="{reason}"}} 1.0' in text
+        refusal = next(r for r in caplog.records if r.getMessage().startswith("model load failed"))
+        assert message in refusal.error  # type: ignore[attr-defined]
 
 
 def test_registry_outage_keeps_serving(api_settings, keys, registry):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -70,3 +71,10 @@ def test_invocations_missing_column_names_field_and_row(api, feature_rows):
     rows[1].pop("worst_area")
     details = api.post("/invocations", json={"dataframe_records": rows}).json()["error"]["details"]
     assert details == [{"field": "rows[1].worst_area", "message": "required column is missing"}]
+
+
+@pytest.mark.parametrize("media_type", ["APPLICATION/JSON", "Application/Json; charset=UTF-8"])
+def test_the_media_type_is_case_insensitive(api, feature_rows, media_type):
+    body = orjson.dumps({"dataframe_records": feature_rows[:1]})
+    response = api.post("/invocations", content=body, headers={"content-type": media_type})
+    assert response.status_code == 200, response.text

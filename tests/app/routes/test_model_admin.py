@@ -26,6 +26,8 @@ def test_model_info_describes_what_is_served(api: TestClient):
     assert info["signature"]["classes"] == ["0", "1"]
     assert info["engine"] == "numpy-linear" and info["drift_reference"] is True
     assert info["run_id"] and info["loaded_at"]
+    # The model card training stored with the run (issue 9), as an MLflow artifact URI.
+    assert info["model_card_uri"] == f"runs:/{info['run_id']}/model_card.md"
     assert info["git_commit"] == "0123abc"
 
 

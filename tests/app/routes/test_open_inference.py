@@ -95,3 +95,11 @@ def test_oip_unknown_output_is_refused(api, feature_rows):
         f"/v2/models/{NAME}/infer", json={"inputs": [tensor], "outputs": [{"name": "logits"}]}
     )
     assert response.status_code == 422
+
+
+def test_model_readiness_needs_a_key_so_it_does_not_name_the_model(api):
+    """Without a key, /v2/models/<x>/ready told anyone which model the server serves."""
+    anonymous = api.get(f"/v2/models/{NAME}/ready", headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+    assert NAME not in anonymous.text
+    assert api.get(f"/v2/models/{NAME}/ready").json() == {"name": NAME, "ready": True}

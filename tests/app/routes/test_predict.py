@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
@@ -190,3 +191,108 @@ def test_no_stack_trace_leaks_from_an_unexpected_error(api: TestClient, monkeypa
     assert response.status_code == 500
     assert _error(response)["code"] == "internal_error"
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+# Finite inputs that broke the model (issue 8, part 4).
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+@pytest.fixture
+def forest_api(api_settings, keys, dataset, tmp_path):
+    """The scikit-learn path: a random forest, which casts its input to float32."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from tests.app.registry_double import InMemoryRegistry, write_model_folder
+
+    forest = RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0)
+    forest.fit(dataset.train, dataset.train_labels)
+    registry = InMemoryRegistry()
+    folder = write_model_folder(tmp_path / "forest", forest, dataset.names, dataset.train)
+    registry.set_alias("champion", registry.publish(folder))
+    with client_for(api_settings, keys.predict, registry) as client:
+        wait_ready(client)
+        yield client
+
+
+@pytest.mark.parametrize("path", ["fast", "sklearn"])
+@pytest.mark.parametrize(
+    ("value", "columns"),
+    [(1e39, ["mean_smoothness"]), (1e308, None), (-1e308, ["mean_area"]), (3.5e38, None)],
+)
+def test_values_beyond_float32_are_refused_naming_field_and_row(
+    api, forest_api, feature_rows, path, value, columns
+):
+    client = api if path == "fast" else forest_api
+    rows = [dict(row) for row in feature_rows[:3]]
+    for name in columns or list(rows[1]):
+        rows[1][name] = value
+    response = client.post("/v1/predict", json={"rows": rows})
+    assert response.status_code == 422, response.text
+    error = _error(response)
+    assert error["code"] == "invalid_input"
+    fields = [d["field"] for d in error["details"]]
+    assert fields[0] == f"rows[1].{(columns or list(rows[1]))[0]}"
+    assert "float32" in error["details"][0]["message"]
+    assert "mlsys_prediction_score_sum 0.0" in metrics_text(client)
+
+
+def test_the_largest_accepted_values_score_finitely_and_both_engines_agree(
+    api, forest_api, feature_rows, dataset
+):
+    """On the edge of what the contract accepts, the compiled path and scikit-learn agree."""
+    names = dataset.names
+    rng = np.random.default_rng(0)
+    rows = [
+        {n: float(v) for n, v in zip(names, r, strict=True)}
+        for r in (rng.choice([-FLOAT32_MAX, FLOAT32_MAX, 0.0, 1.0], size=(40, len(names))))
+    ]
+    fast = api.post("/v1/predict", json={"rows": rows})
+    assert fast.status_code == 200, fast.text
+    model = api.app.state.mlsys.swapper.current  # type: ignore[attr-defined]
+    assert model.compiled.engine == "numpy-linear"
+    matrix = np.array([[r[n] for n in names] for r in rows])
+    expected = model.compiled.estimator.predict_proba(matrix)
+    got = np.array([[p["0"], p["1"]] for p in fast.json()["probabilities"]])
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    forest = forest_api.post("/v1/predict", json={"rows": rows})
+    assert forest.status_code == 200, forest.text
+    for client in (api, forest_api):
+        text = metrics_text(client)
+        assert "NaN" not in text.split("mlsys_prediction_score_sum")[1].split("\n")[0]
+
+
+def test_a_model_output_that_is_not_finite_is_refused_and_never_counted(api, feature_rows):
+    model = api.app.state.mlsys.swapper.current  # type: ignore[attr-defined]
+    broken = replace(
+        model,
+        compiled=replace(model.compiled, predict_proba=lambda x: np.full((len(x), 2), np.nan)),
+    )
+    api.app.state.mlsys.swapper._current = broken  # type: ignore[attr-defined]
+    response = api.post("/v1/predict", json={"rows": feature_rows[:2]})
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["code"] == "unscorable_input"
+    assert [d["field"] for d in error["details"]] == ["rows[0]", "rows[1]"]
+    text = metrics_text(api)
+    assert "mlsys_prediction_score_sum 0.0" in text and "mlsys_prediction_score_count 0.0" in text
+
+
+def test_error_details_are_capped_before_they_are_built(api, feature_rows, monkeypatch):
+    """400 rows with 90 unknown keys each used to build 36,000 details, then cut to 50."""
+    import app.contract.input_matrix as input_matrix
+
+    built = [0]
+    real = input_matrix.ErrorDetail
+
+    def counting(*args, **kwargs):
+        built[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(input_matrix, "ErrorDetail", counting)
+    row = {**feature_rows[0], **{f"u{k}": 1 for k in range(90)}}
+    response = api.post("/v1/predict", json={"rows": [row] * 400})
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert len(details) == 51 and details[-1]["message"] == "... and 35950 more problem(s)"
+    assert built[0] <= 51
