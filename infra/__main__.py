@@ -21,9 +21,13 @@ from infra.foundation.workload_identity import (
 )
 from infra.platform.database_bootstrap import DatabaseBootstrap, DatabaseBootstrapArgs
 from infra.platform.gateway import EdgeGateway, EdgeGatewayArgs
+from infra.platform.logging import Logging, LoggingArgs
 from infra.platform.monitoring import Monitoring, MonitoringArgs
 from infra.platform.monitoring.rules import RuleParams, runbook_base
 from infra.platform.namespaces import Namespaces, NamespacesArgs
+from infra.platform.operations import ClusterOperations, ClusterOperationsArgs
+from infra.platform.vault import Vault, VaultArgs
+from infra.platform.vault.values import ACTIVE_ADDRESS as VAULT_ADDRESS
 
 config = read_pulumi_config()
 prefix, tags = config.prefix, config.tags
@@ -153,6 +157,7 @@ identities = WorkloadIdentities(
         key_admins=key_admins,
         boundary_arn=ci.boundary_arn,
         tags=tags,
+        dns_zone_id=config.platform.hosted_zone_id,
     ),
 )
 
@@ -190,6 +195,51 @@ edge = EdgeGateway(
         api_rate_limit_per_second=platform.api_rate_limit_per_second,
         api_rate_limit_burst=platform.api_rate_limit_burst,
         namespaces=namespaces.namespaces,
+        k8s_provider=cluster.provider,
+        dns01=(config.region, platform.hosted_zone_id) if platform.hosted_zone_id else None,
+        dns01_identity=identities.associations.get("cert-manager"),
+    ),
+)
+Vault(
+    f"{prefix}-vault",
+    VaultArgs(
+        replicas=platform.vault_replicas,
+        volume_gb=platform.vault_volume_gb,
+        operator_replicas=platform.operator_replicas,
+        region=config.region,
+        kms_key_arn=identities.vault_key_arn,
+        identity=identities.associations["vault"],
+        configure_image=platform.vault_image,
+        cert_manager=edge.cert_manager,
+        namespaces=namespaces.namespaces,
+        k8s_provider=cluster.provider,
+    ),
+)
+ClusterOperations(
+    f"{prefix}-operations",
+    ClusterOperationsArgs(
+        metrics_server_replicas=platform.metrics_server_replicas,
+        backups_bucket=storage.bucket_names["backups"],
+        region=config.region,
+        backup_retention_days=platform.backup_retention_days,
+        velero_identity=identities.associations["velero"],
+        namespaces=namespaces.namespaces,
+        k8s_provider=cluster.provider,
+    ),
+)
+Logging(
+    f"{prefix}-logging",
+    LoggingArgs(
+        elasticsearch_nodes=platform.elasticsearch_nodes,
+        elasticsearch_volume_gb=platform.elasticsearch_volume_gb,
+        kibana_replicas=platform.kibana_replicas,
+        operator_replicas=1,
+        retention_days=platform.log_index_retention_days,
+        kibana_host=platform.hosts["kibana"],
+        # The AWS CLI image has sh and curl, and is already pinned by digest.
+        job_image=config.aws_cli_image,
+        namespace=namespaces.namespaces["logging"],
+        gateway=edge.gateway,
         k8s_provider=cluster.provider,
     ),
 )
@@ -231,3 +281,4 @@ pulumi.export("vaultUnsealKeyArn", identities.vault_key_arn)
 pulumi.export("ciDeployRoleArn", ci.deploy_role_arn)
 pulumi.export("modelSigningKeyArn", identities.signing_key_arn)
 pulumi.export("publicHosts", platform.hosts)
+pulumi.export("vaultAddress", VAULT_ADDRESS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
@@ -27,7 +28,12 @@ PLATFORM_KEYS: dict[str, tuple[str, bool]] = {
     "driftPsiThreshold": ("string", True),  # a decimal; Pulumi.yaml has no number type
     "trainingStaleDays": ("integer", True),
     "prometheusRetentionDays": ("integer", True),
+    "vaultImage": ("string", True),
+    "backupRetentionDays": ("integer", True),
+    "logIndexRetentionDays": ("integer", True),
+    "hostedZoneId": ("string", False),
 }
+HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +47,28 @@ class PlatformConfig:
     drift_psi_threshold: float
     training_stale_days: int
     prometheus_retention_days: int
+    vault_image: str  # the configure Job's vault CLI, pinned by digest
+    backup_retention_days: int  # Velero's daily backups
+    log_index_retention_days: int  # Elasticsearch's index lifecycle deletes after this
+    # Route 53 zone of the public hosts: certificates then use DNS-01 instead of HTTP-01.
+    hosted_zone_id: str | None = None
+
+    @property
+    def elasticsearch_nodes(self) -> int:
+        """Three master-eligible nodes survive one loss; one elsewhere, logs are re-shipped."""
+        return 3 if self.is_prod else 1
+
+    @property
+    def elasticsearch_volume_gb(self) -> int:
+        return 100 if self.is_prod else 20
+
+    @property
+    def kibana_replicas(self) -> int:
+        return 2 if self.is_prod else 1
+
+    @property
+    def metrics_server_replicas(self) -> int:
+        return 1 if self.environment == "dev" else 2
 
     @property
     def is_prod(self) -> bool:
@@ -71,6 +99,20 @@ class PlatformConfig:
     @property
     def grafana_volume_gb(self) -> int | None:
         return 10 if self.is_prod else None
+
+    @property
+    def vault_replicas(self) -> int:
+        """Raft needs three voters to survive one loss; dev's single node rebuilds from code."""
+        return 1 if self.environment == "dev" else 3
+
+    @property
+    def vault_volume_gb(self) -> int:
+        return 10
+
+    @property
+    def operator_replicas(self) -> int:
+        """Vault Secrets Operator elects a leader: a second replica only shortens failover."""
+        return 2 if self.is_prod else 1
 
 
 def _hosts(domain: str) -> dict[str, str]:
@@ -104,6 +146,14 @@ def parse_platform(raw: Mapping[str, Any], environment: str, domain: str) -> Pla
             f"{rules.key('apiLatencyP99Ms')} is {latency_ms!r}; allowed values (the API's "
             f"histogram buckets): {allowed}"
         )
+    backup_days = rules.integer("backupRetentionDays", raw["backupRetentionDays"], 1, 365)
+    lock_days = raw.get("backupLockDays")
+    if isinstance(lock_days, int) and backup_days < lock_days:
+        # Velero would fail to delete expired backups the bucket's object lock still holds.
+        raise ConfigError(
+            f"{rules.key('backupRetentionDays')} ({backup_days}) must be at least "
+            f"{rules.key('backupLockDays')} ({lock_days})"
+        )
     retention = rules.integer("prometheusRetentionDays", raw["prometheusRetentionDays"], 1, 400)
     if environment == "prod" and retention < 15:
         raise ConfigError(f"{rules.key('prometheusRetentionDays')} must be >= 15 in prod")
@@ -117,4 +167,19 @@ def parse_platform(raw: Mapping[str, Any], environment: str, domain: str) -> Pla
         drift_psi_threshold=_decimal("driftPsiThreshold", raw["driftPsiThreshold"], 0.01, 10.0),
         training_stale_days=rules.integer("trainingStaleDays", raw["trainingStaleDays"], 1, 90),
         prometheus_retention_days=retention,
+        vault_image=rules.matching(
+            "vaultImage",
+            rules.text("vaultImage", raw["vaultImage"]),
+            rules.IMAGE_WITH_DIGEST,
+            "an image pinned by digest (registry/repo@sha256:...)",
+        ),
+        backup_retention_days=backup_days,
+        log_index_retention_days=rules.integer(
+            "logIndexRetentionDays", raw["logIndexRetentionDays"], 1, 365
+        ),
+        hosted_zone_id=None
+        if raw.get("hostedZoneId") is None
+        else rules.matching(
+            "hostedZoneId", raw["hostedZoneId"], HOSTED_ZONE_ID, "a Route 53 hosted zone id (Z...)"
+        ),
     )

@@ -183,6 +183,16 @@ def role_boundary(scope: DeployScope) -> Document:
             Sid="SecretsOfThisAccount",
         ),
         allow(["rds-db:connect"], [f"arn:aws:rds-db:*:{a}:dbuser:*/*"], Sid="DatabaseUsers"),
+        # Route 53 ARNs carry no account: a hosted zone id is unique to its account.
+        allow(
+            [
+                "route53:ChangeResourceRecordSets",
+                "route53:GetChange",
+                "route53:ListResourceRecordSets",
+            ],
+            ["arn:aws:route53:::hostedzone/*", "arn:aws:route53:::change/*"],
+            Sid="DnsChallengeRecords",
+        ),
         allow(
             ["iam:CreateServiceLinkedRole"],
             [f"arn:aws:iam::{a}:role/aws-service-role/*"],

@@ -53,6 +53,29 @@ def rds_connect(region: str, account: str, resource_id: str, user: str) -> dict[
     )
 
 
+def dns01_challenges(zone_id: str) -> Document:
+    """cert-manager's DNS-01 solver: ACME TXT records in one hosted zone, nothing else.
+
+    The zone id is given to the solver, so it never needs to list zones (a "*" call).
+    """
+    return document(
+        allow(
+            ["route53:ChangeResourceRecordSets"],
+            [f"arn:aws:route53:::hostedzone/{zone_id}"],
+            Condition={
+                "ForAllValues:StringEquals": {
+                    "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]
+                },
+                "ForAllValues:StringLike": {
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]
+                },
+            },
+        ),
+        allow(["route53:ListResourceRecordSets"], [f"arn:aws:route53:::hostedzone/{zone_id}"]),
+        allow(["route53:GetChange"], ["arn:aws:route53:::change/*"]),
+    )
+
+
 def secret_read(secret_arn: str, key_arn: str) -> Document:
     return document(
         allow(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], [secret_arn]),

@@ -19,6 +19,8 @@ VELERO = ServiceAccountRef("velero", "velero")
 VAULT = ServiceAccountRef("vault", "vault")
 # The Airflow chart's components share this one service account (set in its values).
 AIRFLOW = ServiceAccountRef("airflow", "airflow")
+# Platform: cert-manager's controller (the chart's account), for DNS-01 through Route 53.
+CERT_MANAGER = ServiceAccountRef("cert-manager", "cert-manager")
 # Platform: the Job that creates the application databases and users.
 DB_BOOTSTRAP = ServiceAccountRef("platform-db", "db-bootstrap")
 # Managed add-ons: EKS installs these service accounts; the cluster's add-on table binds them.

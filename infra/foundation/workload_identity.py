@@ -38,6 +38,7 @@ class WorkloadIdentitiesArgs:
     key_admins: KeyAdmins
     boundary_arn: pulumi.Input[str]
     tags: dict[str, str]
+    dns_zone_id: str | None = None  # a Route 53 zone: cert-manager then gets a DNS-01 role
 
 
 # Purpose -> the service account its role is bound to. The purpose names the role and is a
@@ -55,6 +56,9 @@ WORKLOADS: dict[str, ServiceAccountRef] = {
 
 class WorkloadIdentities(pulumi.ComponentResource):
     role_arns: dict[str, pulumi.Output[str]]
+    # Pods get credentials only if their association exists when they start: charts whose
+    # pods use a role depend on its association.
+    associations: dict[str, pulumi.Resource]
     vault_key_arn: pulumi.Output[str]
     signing_key_arn: pulumi.Output[str]
 
@@ -69,7 +73,11 @@ class WorkloadIdentities(pulumi.ComponentResource):
         )
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
-        roles = {purpose: self._role(purpose, ref) for purpose, ref in WORKLOADS.items()}
+        self.associations = {}
+        workloads = dict(WORKLOADS)
+        if args.dns_zone_id:
+            workloads["cert-manager"] = accounts.CERT_MANAGER
+        roles = {purpose: self._role(purpose, ref) for purpose, ref in workloads.items()}
         self.role_arns = {purpose: role.arn for purpose, role in roles.items()}
         vault_key = customer_key(
             f"{name}-vault-unseal",
@@ -105,7 +113,7 @@ class WorkloadIdentities(pulumi.ComponentResource):
         args = self._args
         b, key, db = args.bucket_arns, args.storage_key_arn, args.database
         region, account = args.region, args.account_id
-        return {
+        documents = {
             "mlflow": pulumi.Output.all(b["mlflow-artifacts"], key, db.resource_id).apply(
                 lambda a: iam.document(
                     *iam.bucket_write(a[0], a[1]),
@@ -138,6 +146,11 @@ class WorkloadIdentities(pulumi.ComponentResource):
                 lambda a: iam.secret_read(a[0], a[1])
             ),
         }
+        if args.dns_zone_id:
+            documents["cert-manager"] = pulumi.Output.from_input(
+                iam.dns01_challenges(args.dns_zone_id)
+            )
+        return documents
 
     def _role(self, purpose: str, ref: ServiceAccountRef) -> aws.iam.Role:
         args = self._args
@@ -152,7 +165,7 @@ class WorkloadIdentities(pulumi.ComponentResource):
             tags={**args.tags, "workload": purpose},
             opts=self._child,
         )
-        aws.eks.PodIdentityAssociation(
+        self.associations[purpose] = aws.eks.PodIdentityAssociation(
             f"{self._name}-{purpose}-association",
             cluster_name=args.cluster_name,
             namespace=ref.namespace,

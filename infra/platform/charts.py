@@ -41,6 +41,44 @@ CHARTS: dict[str, Chart] = {
         # The operator's CRDs, admission webhook jobs and two StatefulSets on new volumes.
         timeout_seconds=1200,
     ),
+    "vault": Chart(
+        name="vault",
+        repository="https://helm.releases.hashicorp.com",
+        version="0.31.0",  # Vault 1.20.4
+        # A StatefulSet started one pod at a time, each on a new volume.
+        timeout_seconds=900,
+    ),
+    "vault-secrets-operator": Chart(
+        name="vault-secrets-operator",
+        repository="https://helm.releases.hashicorp.com",
+        version="0.10.0",
+        timeout_seconds=600,
+    ),
+    "metrics-server": Chart(
+        name="metrics-server",
+        repository="https://kubernetes-sigs.github.io/metrics-server/",
+        version="3.13.0",
+        timeout_seconds=300,
+    ),
+    "velero": Chart(
+        name="velero",
+        repository="https://vmware-tanzu.github.io/helm-charts",
+        version="11.0.0",  # Velero 1.17
+        timeout_seconds=600,
+    ),
+    "eck-operator": Chart(
+        name="eck-operator",
+        repository="https://helm.elastic.co",
+        version="3.1.0",
+        timeout_seconds=600,
+    ),
+    "fluent-bit": Chart(
+        name="fluent-bit",
+        repository="https://fluent.github.io/helm-charts",
+        version="0.50.0",
+        # A DaemonSet rolls node by node.
+        timeout_seconds=900,
+    ),
 }
 # Gateway API ships its CRDs as a release manifest, not a chart; pinned beside the charts.
 GATEWAY_API_VERSION = "v1.3.0"
@@ -72,10 +110,11 @@ def helm_release(
     resource_name: str,
     key: str,
     namespace: str,
-    values: dict[str, Any],
+    values: pulumi.Input[dict[str, Any]],  # an Output when a value waits on a resource
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
-    args = build_release_args(key, namespace, values)
+    args = build_release_args(key, namespace, {})
+    args["values"] = values
     repository = args.pop("repository_opts")
     return k8s.helm.v3.Release(
         resource_name,

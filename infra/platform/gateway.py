@@ -24,11 +24,15 @@ class EdgeGatewayArgs:
     api_rate_limit_burst: int
     namespaces: dict[str, k8s.core.v1.Namespace]
     k8s_provider: k8s.Provider
+    # DNS-01: (region, Route 53 zone id) and cert-manager's Pod Identity association.
+    dns01: tuple[str, str] | None = None
+    dns01_identity: pulumi.Resource | None = None
 
 
 class EdgeGateway(pulumi.ComponentResource):
     gateway_api_crds: pulumi.Resource
     gateway: pulumi.Resource
+    cert_manager: pulumi.Resource
 
     def __init__(
         self, name: str, args: EdgeGatewayArgs, opts: pulumi.ResourceOptions | None = None
@@ -47,12 +51,17 @@ class EdgeGateway(pulumi.ComponentResource):
             gw.build_gateway_fabric_values(replicas=args.gateway_replicas),
             with_deps(child, self.gateway_api_crds, ns[gw.GATEWAY_NAMESPACE]),
         )
-        cert_manager = helm_release(
+        self.cert_manager = cert_manager = helm_release(
             f"{name}-cert-manager",
             "cert-manager",
             "cert-manager",
             tls.build_cert_manager_values(replicas=args.controller_replicas),
-            with_deps(child, self.gateway_api_crds, ns["cert-manager"]),
+            with_deps(
+                child,
+                self.gateway_api_crds,
+                ns["cert-manager"],
+                *([args.dns01_identity] if args.dns01_identity else []),
+            ),
         )
         self.gateway = custom_resource(
             f"{name}-gateway", gw.build_gateway(args.hosts), with_deps(child, fabric)
@@ -66,7 +75,7 @@ class EdgeGateway(pulumi.ComponentResource):
         issuers = [
             custom_resource(
                 f"{name}-{issuer}",
-                tls.build_cluster_issuer(issuer, args.acme_email),
+                tls.build_cluster_issuer(issuer, args.acme_email, args.dns01),
                 with_deps(child, cert_manager, self.gateway),
             )
             for issuer in tls.ACME_SERVERS

@@ -30,6 +30,7 @@ NAMESPACES: dict[str, NamespaceSpec] = {
     "mlflow": NamespaceSpec("restricted"),
     "airflow": NamespaceSpec("restricted"),
     "serving": NamespaceSpec("restricted"),
+    "velero": NamespaceSpec("restricted"),
 }
 # Namespaces of our own workloads: default-deny plus explicit allows.
 APP_NAMESPACES: tuple[str, ...] = ("mlflow", "airflow", "serving")

@@ -35,7 +35,34 @@ def build_cert_manager_values(*, replicas: int) -> dict[str, Any]:
     }
 
 
-def build_cluster_issuer(name: str, email: str) -> dict[str, Any]:
+def _http01_solver() -> dict[str, Any]:
+    return {
+        "http01": {
+            "gatewayHTTPRoute": {
+                "parentRefs": [
+                    {
+                        "kind": "Gateway",
+                        "name": GATEWAY_NAME,
+                        "namespace": GATEWAY_NAMESPACE,
+                        "sectionName": HTTP_LISTENER,
+                    }
+                ]
+            }
+        }
+    }
+
+
+def _dns01_solver(region: str, zone_id: str) -> dict[str, Any]:
+    # No credentials here: cert-manager uses its Pod Identity role (ambient credentials,
+    # which ClusterIssuers may use by default).
+    return {"dns01": {"route53": {"region": region, "hostedZoneID": zone_id}}}
+
+
+def build_cluster_issuer(
+    name: str, email: str, dns01: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """An ACME issuer solving HTTP-01 through the gateway, or DNS-01 given (region, zone)."""
+    solver = _dns01_solver(*dns01) if dns01 else _http01_solver()
     return {
         "apiVersion": "cert-manager.io/v1",
         "kind": "ClusterIssuer",
@@ -45,22 +72,7 @@ def build_cluster_issuer(name: str, email: str) -> dict[str, Any]:
                 "server": ACME_SERVERS[name],
                 "email": email,
                 "privateKeySecretRef": {"name": f"{name}-account"},
-                "solvers": [
-                    {
-                        "http01": {
-                            "gatewayHTTPRoute": {
-                                "parentRefs": [
-                                    {
-                                        "kind": "Gateway",
-                                        "name": GATEWAY_NAME,
-                                        "namespace": GATEWAY_NAMESPACE,
-                                        "sectionName": HTTP_LISTENER,
-                                    }
-                                ]
-                            }
-                        }
-                    }
-                ],
+                "solvers": [solver],
             }
         },
     }

@@ -170,3 +170,33 @@ def test_prod_needs_a_backup_lock_and_platform_images_need_digests():
         _parse("prod", backupLockDays=None)
     with pytest.raises(ConfigError, match="mlsys:dbClientImage"):
         _parse("dev", dbClientImage="postgres:17-alpine")
+    with pytest.raises(ConfigError, match=r"mlsys:vaultImage.*digest"):
+        _parse("dev", vaultImage="hashicorp/vault:1.20.4")
+
+
+def test_vault_runs_three_voters_outside_dev_and_its_job_image_is_pinned():
+    replicas = {stack: _parse(stack).platform.vault_replicas for stack in STACKS}
+    assert replicas == {"dev": 1, "staging": 3, "prod": 3}
+    assert "@sha256:" in _parse("prod").platform.vault_image
+
+
+def test_backups_outlive_the_buckets_object_lock():
+    assert _parse("prod").platform.backup_retention_days == 30
+    with pytest.raises(ConfigError, match=r"mlsys:backupRetentionDays \(14\) must be at least"):
+        _parse("prod", backupRetentionDays=14)
+    with pytest.raises(ConfigError, match="mlsys:backupRetentionDays"):
+        _parse("dev", backupRetentionDays=0)
+
+
+def test_log_index_retention_is_parsed_and_bounded():
+    assert _parse("prod").platform.log_index_retention_days == 30
+    assert [_parse(s).platform.elasticsearch_nodes for s in STACKS] == [1, 1, 3]
+    with pytest.raises(ConfigError, match="mlsys:logIndexRetentionDays"):
+        _parse("dev", logIndexRetentionDays=0)
+
+
+def test_a_hosted_zone_switches_certificates_to_dns01():
+    assert _parse("prod").platform.hosted_zone_id == "Z0EXAMPLE1234567890"
+    assert _parse("dev").platform.hosted_zone_id is None
+    with pytest.raises(ConfigError, match="mlsys:hostedZoneId"):
+        _parse("dev", hostedZoneId="example.com")

@@ -146,3 +146,12 @@ def test_the_same_check_sees_a_leak():
 def test_the_boundary_grants_no_iam_beyond_service_linked_roles():
     actions = {a for s in role_boundary(PROD)["Statement"] for a in s["Action"]}
     assert {a for a in actions if a.startswith("iam:")} == {"iam:CreateServiceLinkedRole"}
+
+
+def test_the_boundary_allows_dns_challenges_but_no_zone_or_domain_changes():
+    actions = {a for s in role_boundary(PROD)["Statement"] for a in s["Action"]}
+    assert {a for a in actions if a.startswith("route53")} == {
+        "route53:ChangeResourceRecordSets",
+        "route53:GetChange",
+        "route53:ListResourceRecordSets",
+    }

@@ -13,7 +13,15 @@ def test_each_workload_service_account_gets_one_association(plans):
         (a.inputs["namespace"], a.inputs["serviceAccount"])
         for a in plans["prod"].of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     }
-    assert associations == {(ref.namespace, ref.service_account) for ref in WORKLOADS.values()}
+    expected = {(ref.namespace, ref.service_account) for ref in WORKLOADS.values()}
+    # prod's stack file sets mlsys:hostedZoneId: cert-manager gets its DNS-01 role there.
+    cert_manager = accounts.CERT_MANAGER
+    assert associations == expected | {(cert_manager.namespace, cert_manager.service_account)}
+    dev = {
+        (a.inputs["namespace"], a.inputs["serviceAccount"])
+        for a in plans["dev"].of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    }
+    assert dev == expected
     assert {accounts.MLFLOW, accounts.AIRFLOW, accounts.DB_BOOTSTRAP} <= set(WORKLOADS.values())
 
 
@@ -58,3 +66,20 @@ def test_pod_identities_are_least_privilege(plans):
     assert not any(r.startswith("arn:aws:s3:::mlsys-prod-datasets-") for r in resources)
     vault = by_name["mlsys-prod-identity-vault-policy"]
     assert vault["Statement"][0]["Resource"] == [plan.outputs["vaultUnsealKeyArn"]]
+
+
+def test_cert_manager_may_only_write_acme_txt_records_in_the_configured_zone(plans):
+    policy = json.loads(
+        plans["prod"].named("mlsys-prod-identity-cert-manager-policy").inputs["policy"]
+    )
+    change, listing, get_change = policy["Statement"]
+    assert change["Action"] == ["route53:ChangeResourceRecordSets"]
+    assert change["Resource"] == ["arn:aws:route53:::hostedzone/Z0EXAMPLE1234567890"]
+    names = change["Condition"]["ForAllValues:StringLike"]
+    assert names == {"route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]}
+    types = change["Condition"]["ForAllValues:StringEquals"]
+    assert types == {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}
+    assert listing["Resource"] == change["Resource"]
+    assert get_change["Resource"] == ["arn:aws:route53:::change/*"]
+    deps = plans["prod"].dependency_names("mlsys-prod-edge-cert-manager")
+    assert "mlsys-prod-identity-cert-manager-association" in deps

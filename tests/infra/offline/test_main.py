@@ -49,6 +49,12 @@ def test_plan_writes_resources_and_manifests(cli, plans, tmp_path):
         ("nginx-gateway-fabric", "2.4.0"),
         ("cert-manager", "v1.19.1"),
         ("kube-prometheus-stack", "79.5.0"),
+        ("vault", "0.31.0"),
+        ("vault-secrets-operator", "0.10.0"),
+        ("metrics-server", "3.13.0"),
+        ("velero", "11.0.0"),
+        ("eck-operator", "3.1.0"),
+        ("fluent-bit", "0.50.0"),
     }
     assert all(r["values"] for r in releases)
     tfplan = json.loads((tmp_path / "staging" / "tfplan.json").read_text())

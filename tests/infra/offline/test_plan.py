@@ -28,7 +28,7 @@ def test_whole_numbers_stay_integers_in_inputs_and_outputs(plans, stack):
     plan = plans[stack]
     assert _floats(to_json(plan)) == []
     assert plan.outputs["databaseEndpoint"].endswith(".rds.amazonaws.com:5432")
-    job = plan.one("kubernetes:batch/v1:Job").inputs["spec"]
+    job = plan.named(f"mlsys-{stack}-db-bootstrap-create-databases").inputs["spec"]
     assert job["backoffLimit"] == 6 and type(job["backoffLimit"]) is int
     assert type(job["template"]["spec"]["securityContext"]["runAsUser"]) is int
 

@@ -91,7 +91,7 @@ def test_only_labelled_pods_get_the_database_group_and_egress_is_narrow():
 
 def test_the_plan_creates_the_bootstrap_with_the_clusters_provider(plans):
     plan = plans["prod"]
-    job = plan.one("kubernetes:batch/v1:Job")
+    job = plan.named("mlsys-prod-db-bootstrap-create-databases")
     pod = job.inputs["spec"]["template"]["spec"]
     assert pod["containers"][0]["image"].startswith("public.ecr.aws/docker/library/postgres:17")
     secret_arn = next(

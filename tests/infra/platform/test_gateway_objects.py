@@ -90,3 +90,11 @@ def test_issuers_solve_http01_through_the_gateway_and_certificates_name_theirs()
     cert = build_certificate("api", "api.example.com", "letsencrypt-prod")
     assert cert["spec"]["secretName"] == "api-tls"
     assert cert["spec"]["issuerRef"] == {"kind": "ClusterIssuer", "name": "letsencrypt-prod"}
+
+
+def test_dns01_issuers_use_route53_with_ambient_credentials_only():
+    issuer = build_cluster_issuer("letsencrypt-prod", "ops@example.com", ("eu-west-1", "Z123"))
+    (solver,) = issuer["spec"]["acme"]["solvers"]
+    assert solver == {"dns01": {"route53": {"region": "eu-west-1", "hostedZoneID": "Z123"}}}
+    (http,) = build_cluster_issuer("letsencrypt-prod", "ops@example.com")["spec"]["acme"]["solvers"]
+    assert set(http) == {"http01"}

@@ -19,6 +19,9 @@ RAW = {
     "driftPsiThreshold": "0.2",
     "trainingStaleDays": 7,
     "prometheusRetentionDays": 30,
+    "vaultImage": "public.ecr.aws/hashicorp/vault:1.20.4@sha256:" + "ab" * 32,
+    "backupRetentionDays": 30,
+    "logIndexRetentionDays": 30,
 }
 
 
