@@ -19,6 +19,7 @@ from training.reevaluate import reevaluate as reevaluate_version
 from training.register import Registered
 from training.registry import RegistryError
 from training.tracking import TrackingSettings
+from training.train import TrainingError
 from training.validate import DatasetValidationError
 from training.workspace import StepOrderError, Workspace
 
@@ -59,6 +60,7 @@ _EXPECTED_FAILURES = (
     StepOrderError,
     ArtifactError,
     RegistryError,
+    TrainingError,
     # The tracking server or store refused a write (unreachable, unauthorised, ...).
     MlflowException,
 )

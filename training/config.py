@@ -152,12 +152,16 @@ def load_config(
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read pipeline config {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"pipeline config {path} must be a mapping of keys, not a list or value")
     dataset = raw.get("dataset", {})
     if isinstance(dataset, dict) and "columns_file" in dataset:
         dataset["columns"] = _read_columns(path.parent / str(dataset.pop("columns_file")))
     if overrides:
         base_model = raw.get("model", {})
-        new_kind = overrides.get("model", {}).get("kind")
+        # A scalar where a section belongs (`--set model=5`) is left for the schema to name.
+        model_override = overrides.get("model")
+        new_kind = model_override.get("kind") if isinstance(model_override, dict) else None
         if isinstance(base_model, dict) and new_kind and new_kind != base_model.get("kind"):
             # Hyper-parameters belong to one estimator; switching kind starts from none.
             raw = {**raw, "model": {k: v for k, v in base_model.items() if k != "params"}}

@@ -18,6 +18,7 @@ import skops.io as sio
 from mlflow import MlflowClient
 
 from app.model_contract import (
+    ARTIFACT_SHA_TAG,
     INPUT_EXAMPLE_FILE,
     MANIFEST_SIGNATURE_TAG,
     MODEL_CARD_FILE,
@@ -111,6 +112,8 @@ def step_train(config: PipelineConfig, ws: Workspace) -> dict[str, Any]:
     summary = {
         "run_id": run.info.run_id,
         "model_sha256": sha256_file(ws.model),
+        "holdout_sha256": sha256_file(ws.holdout),
+        "reference_sha256": sha256_file(ws.reference),
         "train_rows": len(split.train),
         "holdout_rows": len(split.holdout),
         "fingerprint": fingerprint,
@@ -127,7 +130,7 @@ def _trained_model(ws: Workspace) -> tuple[Any, dict[str, Any]]:
 
 def step_evaluate(config: PipelineConfig, ws: Workspace) -> dict[str, float]:
     model, trained = _trained_model(ws)
-    holdout = pd.read_csv(ws.holdout)
+    holdout = pd.read_csv(ws.checked(ws.holdout, trained, "holdout_sha256"))
     metrics = evaluation.score(model, holdout, config.dataset)
     evaluation.plot_confusion_matrix(model, holdout, config.dataset, ws.confusion_matrix)
     configure(config.experiment)
@@ -153,7 +156,13 @@ def step_register(config: PipelineConfig, ws: Workspace) -> Registered:
         and MANIFEST_SIGNATURE_TAG not in client.get_model_version(config.model_name, same).tags
     ):
         same = None  # registered before manifests were signed: serving refuses it, so re-register
-    if same is not None and trained["git_dirty"] == "false":
+    again = provenance.registered_from_run(
+        client, config.model_name, trained["run_id"], (ARTIFACT_SHA_TAG, MANIFEST_SIGNATURE_TAG)
+    )
+    if again is not None:
+        tags = client.get_model_version(config.model_name, again).tags
+        registered = Registered(config.model_name, again, tags[ARTIFACT_SHA_TAG], "")
+    elif same is not None and trained["git_dirty"] == "false":
         version = client.get_model_version(config.model_name, same)
         registered = Registered(
             config.model_name, same, version.tags.get("artifact_sha256", ""), "", unchanged=True
@@ -164,12 +173,12 @@ def step_register(config: PipelineConfig, ws: Workspace) -> Registered:
             model_name=config.model_name,
             run_id=trained["run_id"],
             dataset=config.dataset,
-            holdout=pd.read_csv(ws.holdout),
+            holdout=pd.read_csv(ws.checked(ws.holdout, trained, "holdout_sha256")),
             dataset_sha256=ws.read("ingest")["sha256"],
             metrics=evaluated["metrics"],
             commit=git_commit(),
             staging_dir=ws.root,
-            extra_files=[ws.reference],
+            extra_files=[ws.checked(ws.reference, trained, "reference_sha256")],
             extra_tags={
                 provenance.FINGERPRINT_TAG: trained["fingerprint"],
                 provenance.GIT_DIRTY_TAG: trained["git_dirty"],
@@ -198,7 +207,8 @@ def write_card(
 ) -> str:
     """Render the model card and log it at the run's stable path; returns the Markdown."""
     validated = ws.read("validate")
-    model, holdout = load_model(ws.model, trained["model_sha256"]), pd.read_csv(ws.holdout)
+    model = load_model(ws.model, trained["model_sha256"])
+    holdout = pd.read_csv(ws.checked(ws.holdout, trained, "holdout_sha256"))
     predictions = Predictions.of(
         model,
         features(holdout, config.dataset),
@@ -242,7 +252,7 @@ def step_promote(config: PipelineConfig, ws: Workspace) -> Decision:
     decision = promote(
         model_name=config.model_name,
         candidate_version=registered["version"],
-        holdout=pd.read_csv(ws.holdout),
+        holdout=pd.read_csv(ws.checked(ws.holdout, trained, "holdout_sha256")),
         dataset=config.dataset,
         spec=config.promotion,
         accepted_shift=ws.read("validate").get("accepted_shift"),

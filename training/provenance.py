@@ -42,6 +42,19 @@ def unchanged_version(client: MlflowClient, model_name: str, fingerprint_: str) 
     return str(versions[0]) if versions else None
 
 
+def registered_from_run(
+    client: MlflowClient, model_name: str, run_id: str, complete_tags: tuple[str, ...]
+) -> str | None:
+    """The version an earlier ``register`` made from this very run, if it finished.
+
+    A retried register pod must not add a copy of the same model; a version missing one of
+    ``complete_tags`` was left half-registered by a crash and does not count.
+    """
+    found = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
+    done = [int(v.version) for v in found if all(tag in v.tags for tag in complete_tags)]
+    return str(min(done)) if done else None
+
+
 def run_tags(
     ingested: dict[str, Any], checked: dict[str, Any], commit: str, dirty: str, fp: str
 ) -> dict[str, str]:

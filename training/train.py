@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,13 +72,41 @@ def labels(frame: pd.DataFrame, dataset: DatasetSpec) -> np.ndarray:
     return target
 
 
+class TrainingError(RuntimeError):
+    """Fitting failed on data that passed validation (exit 1, one line)."""
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _params_fail(spec: ModelSpec, seed: int, dataset: DatasetSpec) -> bool:
+    # Values that are valid one by one can still conflict (penalty=l1 with solver=lbfgs), and
+    # scikit-learn says so only inside fit() with a plain ValueError, like a data problem.
+    # A fit on clean synthetic data tells the two apart: if it fails too, the config is wrong.
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.asarray(dataset.classes, dtype=np.int64), 20)
+    x = rng.normal(size=(len(y), len(dataset.columns))) + y[:, None]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            build_pipeline(spec, seed).fit(x, y)
+    except (ValueError, TypeError):
+        return True
+    return False
+
+
 def train(frame: pd.DataFrame, dataset: DatasetSpec, spec: ModelSpec, seed: int) -> Pipeline:
     """Fit on plain arrays so serving needs no pandas and no column-name bookkeeping."""
     pipeline = build_pipeline(spec, seed)
     try:
         pipeline.fit(features(frame, dataset), labels(frame, dataset))
     except InvalidParameterError as exc:
-        raise ConfigError(f"model.params: {exc}") from exc
+        raise ConfigError(f"model.params: {_one_line(exc)}") from exc
+    except (ValueError, TypeError) as exc:
+        if _params_fail(spec, seed, dataset):
+            raise ConfigError(f"model.params: {_one_line(exc)}") from exc
+        raise TrainingError(f"training {spec.kind} failed: {_one_line(exc)}") from exc
     return pipeline
 
 

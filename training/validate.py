@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from training.config import DatasetSpec
@@ -84,6 +85,7 @@ def _check_column(frame: pd.DataFrame, spec: Any) -> list[Violation]:
     if infinite.any():
         count, rows = _rows(infinite)
         found.append(Violation("type", spec.name, f"{count} infinite value(s)", count, rows))
+    found.extend(_unscalable(numeric[numeric.notna() & ~infinite], spec.name))
     if spec.dtype == "int":
         fractional = numeric.notna() & ~infinite & (numeric % 1 != 0)
         if fractional.any():
@@ -104,6 +106,27 @@ def _check_column(frame: pd.DataFrame, spec: Any) -> list[Violation]:
                 Violation("range", spec.name, f"{count} value(s) > {spec.max}", count, rows)
             )
     return found
+
+
+def _unscalable(finite: pd.Series[float], name: str) -> list[Violation]:
+    # Finite but huge values (1e308) pass a column without a max, then the scaler's variance
+    # overflows to inf and training dies in scikit-learn; refuse them here with the rows.
+    values = finite.to_numpy(dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        variance = float(np.var(values)) if len(values) else 0.0
+    if math.isfinite(variance):
+        return []
+    limit = math.sqrt(float(np.finfo(np.float64).max) / max(len(values), 1))
+    count, rows = _rows(finite.abs() >= limit)
+    return [
+        Violation(
+            "range",
+            name,
+            f"{count} value(s) too large to scale (|x| >= {limit:.1e}); their variance overflows",
+            count,
+            rows,
+        )
+    ]
 
 
 def _check_label(frame: pd.DataFrame, spec: DatasetSpec) -> list[Violation]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.model_contract import MODEL_FILE, REFERENCE_FILE
+from app.model_contract import MODEL_FILE, REFERENCE_FILE, sha256_file
 
 
 class StepOrderError(RuntimeError):
@@ -58,6 +58,22 @@ class Workspace:
                     f"run '{step}' again"
                 )
         return data
+
+    def checked(self, path: Path, trained: dict[str, Any], key: str) -> Path:
+        """``path`` if it still hashes to what train recorded under ``key``.
+
+        The holdout decides evaluation and promotion and the reference decides the next
+        drift check, so a file swapped after train must not be scored or registered.
+        """
+        expected = trained.get(key)
+        actual = sha256_file(path) if path.is_file() else "missing"
+        if actual != expected:
+            raise StepOrderError(
+                f"{path.name} in {self.root} is not the file train wrote for run "
+                f"{trained['run_id']} (sha256 {actual[:12]}, expected {str(expected)[:12]}); "
+                "run 'train' again"
+            )
+        return path
 
     def read(self, step: str) -> dict[str, Any]:
         path = self.root / f"{step}.json"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -15,6 +17,7 @@ from training import pipeline
 from training.cli import cli, parse_overrides
 from training.config import DEFAULT_CONFIG, ConfigError
 from training.registry import RegistryError
+from training.train import train
 
 runner = CliRunner()
 
@@ -172,3 +175,30 @@ def test_no_promotion_on_borrowed_metrics(trained_home: Path, tmp_path: Path):
     assert (
         str(client.get_model_version_by_alias("breast-cancer-classifier", CHAMPION).version) == "1"
     )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        # Used to crash with AttributeError and a raw traceback, exit 1.
+        (["--set", "model=5"], "model"),
+        # Each value is valid alone; scikit-learn refused the pair inside fit() (exit 1).
+        (["--set", "model.params.l1_ratio=1.0"], "model.params"),
+    ],
+)
+def test_bad_overrides_exit_2_with_one_line(
+    mlsys_home: Path, monkeypatch: pytest.MonkeyPatch, overrides, named
+):
+    def train_small(config, ws):
+        # Tiny in-memory data: the config error must surface without any data or registry.
+        names = config.dataset.feature_names
+        frame = pd.DataFrame(np.random.default_rng(0).normal(size=(40, len(names))), columns=names)
+        frame[config.dataset.label] = [0, 1] * 20
+        return train(frame, config.dataset, config.model, config.split.seed)
+
+    monkeypatch.setattr(pipeline, "step_train", train_small)
+    result = runner.invoke(cli, ["train", *overrides])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert named in result.output
+    assert len(result.output.strip().splitlines()) == 1

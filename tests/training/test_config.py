@@ -70,3 +70,24 @@ def test_log_loss_thresholds_may_exceed_one_but_probabilities_may_not():
     assert config.promotion.thresholds["log_loss"] == 2.5
     with pytest.raises(ConfigError, match=r"promotion\.thresholds\.f1 must be <= 1"):
         load_config(overrides={"promotion": {"thresholds": {"f1": 1.5}}})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"model": 5}, "model"),
+        ({"model": "random_forest"}, "model"),
+        ({"dataset": 5}, "dataset"),
+    ],
+)
+def test_a_scalar_where_a_section_belongs_is_a_config_error(overrides, named):
+    # `--set model=5` used to crash with AttributeError (exit 1, raw traceback).
+    with pytest.raises(ConfigError, match=rf"\b{named}\b"):
+        load_config(overrides=overrides)
+
+
+def test_a_config_file_that_is_not_a_mapping_is_a_config_error(tmp_path: Path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(path)

@@ -7,9 +7,17 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
+from tests.training.conftest import SMALL_FEATURES
 from training.config import ConfigError, ModelSpec, SplitSpec
 from training.ingest import ingest
-from training.train import features, hyper_parameters, labels, split_dataset, train
+from training.train import (
+    TrainingError,
+    features,
+    hyper_parameters,
+    labels,
+    split_dataset,
+    train,
+)
 
 
 @pytest.fixture
@@ -103,3 +111,28 @@ def test_unknown_and_invalid_hyper_parameters_name_the_key(small_frame, small_da
         train(
             small_frame, small_dataset, ModelSpec(kind="logistic_regression", params={"C": -1}), 1
         )
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "named"),
+    [
+        ("logistic_regression", {"l1_ratio": 1.0}, "penalty"),
+        ("logistic_regression", {"solver": "liblinear", "l1_ratio": 0.5}, "elasticnet"),
+        ("random_forest", {"bootstrap": False, "oob_score": True}, "bootstrap"),
+    ],
+)
+def test_hyper_parameters_that_conflict_are_a_config_error(
+    small_frame, small_dataset, kind, params, named
+):
+    # Each value is valid alone, so scikit-learn only objects inside fit() with a plain
+    # ValueError: this used to escape as a raw traceback with exit 1 instead of exit 2.
+    with pytest.raises(ConfigError, match=rf"model\.params: .*{named}"):
+        train(small_frame, small_dataset, ModelSpec(kind=kind, params=params), seed=0)
+
+
+def test_a_fit_failure_on_valid_parameters_is_one_line_training_error(small_dataset):
+    # Data that slips past validation must still fail with one line, not a traceback.
+    frame = pd.DataFrame({name: [0.0, 1.0] * 3 for name in SMALL_FEATURES})
+    frame["target"] = [0, 0, 0, 0, 0, 0]
+    with pytest.raises(TrainingError, match=r"^training logistic_regression failed: [^\n]*$"):
+        train(frame, small_dataset, ModelSpec(kind="logistic_regression"), seed=0)

@@ -91,3 +91,24 @@ def test_constant_columns_and_duplicate_rows_are_violations(frame, config):
     assert "6 row(s) repeat an earlier row" in report.render()
     allowed = validate(bad, config.dataset, allow_duplicates=True)
     assert [v.check for v in allowed.violations] == ["constant"]
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda f: f.assign(f1=f["f1"].where(f.index != 5, 1e308)),
+        lambda f: f.assign(f1=f["f1"].where(f.index != 5, -1e308)),
+        lambda f: f.assign(f1=f["f1"] * 1e300),
+    ],
+    ids=["one-1e308", "one-minus-1e308", "column-times-1e300"],
+)
+def test_values_too_large_to_scale_are_refused(small_frame, small_dataset, corrupt):
+    # Columns without a configured max used to pass validation and then crash training
+    # with a raw scikit-learn "Input contains NaN" traceback: the scaler's variance overflows.
+    report = validate(corrupt(small_frame), small_dataset)
+    assert [(v.check, v.column) for v in report.violations] == [("range", "f1")]
+    assert "too large" in report.render()
+
+
+def test_large_but_scalable_values_pass(small_frame, small_dataset):
+    assert validate(small_frame.assign(f1=small_frame["f1"] * 1e100), small_dataset).ok

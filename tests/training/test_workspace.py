@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.model_contract import MODEL_FILE, REFERENCE_FILE
+from app.model_contract import MODEL_FILE, REFERENCE_FILE, sha256_file
 from training.workspace import StepOrderError, Workspace
 
 
@@ -53,3 +53,18 @@ def test_clear_can_keep_one_file(tmp_path: Path):
     ws.incoming.write_text("a\n1\n")
     ws.clear(keep=ws.incoming)
     assert [path.name for path in ws.root.iterdir()] == [ws.incoming.name]
+
+
+def test_a_file_changed_after_train_is_refused(tmp_path: Path):
+    ws = Workspace(tmp_path / "ws")
+    ws.root.mkdir()
+    ws.holdout.write_text("f0,target\n1.0,0\n2.0,1\n")
+    trained = {"run_id": "r1", "holdout_sha256": sha256_file(ws.holdout)}
+    assert ws.checked(ws.holdout, trained, "holdout_sha256") == ws.holdout
+    # Dropping the rows the model gets wrong would inflate evaluate and promote alike.
+    ws.holdout.write_text("f0,target\n2.0,1\n")
+    with pytest.raises(StepOrderError, match=r"holdout\.csv .* not the file train wrote"):
+        ws.checked(ws.holdout, trained, "holdout_sha256")
+    ws.holdout.unlink()
+    with pytest.raises(StepOrderError, match="sha256 missing"):
+        ws.checked(ws.holdout, trained, "holdout_sha256")
