@@ -148,6 +148,10 @@ def _owner(trained: dict[str, Any]) -> dict[str, str]:
 def step_register(config: PipelineConfig, ws: Workspace) -> Registered:
     model, trained = _trained_model(ws)
     evaluated = ws.read_for("evaluate", trained)
+    # Checked before any shortcut below: an edited file is refused even when nothing new
+    # would be registered.
+    holdout_path = ws.checked(ws.holdout, trained, "holdout_sha256")
+    reference_path = ws.checked(ws.reference, trained, "reference_sha256")
     configure(config.experiment)
     client = MlflowClient()
     same = provenance.unchanged_version(client, config.model_name, trained["fingerprint"])
@@ -173,12 +177,12 @@ def step_register(config: PipelineConfig, ws: Workspace) -> Registered:
             model_name=config.model_name,
             run_id=trained["run_id"],
             dataset=config.dataset,
-            holdout=pd.read_csv(ws.checked(ws.holdout, trained, "holdout_sha256")),
+            holdout=pd.read_csv(holdout_path),
             dataset_sha256=ws.read("ingest")["sha256"],
             metrics=evaluated["metrics"],
             commit=git_commit(),
             staging_dir=ws.root,
-            extra_files=[ws.checked(ws.reference, trained, "reference_sha256")],
+            extra_files=[reference_path],
             extra_tags={
                 provenance.FINGERPRINT_TAG: trained["fingerprint"],
                 provenance.GIT_DIRTY_TAG: trained["git_dirty"],

@@ -38,8 +38,13 @@ def test_a_holdout_trimmed_after_train_is_refused(trained_home: Path, config, st
         step(config, ws)
 
 
-def test_a_reference_edited_after_train_is_not_registered(trained_home: Path, config):
+@pytest.mark.parametrize("dirty", ["false", "true"])
+def test_a_reference_edited_after_train_is_not_registered(
+    trained_home: Path, config, dirty: str, monkeypatch: pytest.MonkeyPatch
+):
     # The registered reference is the next run's drift baseline: an edited one hid drift.
+    # A clean tree takes the "unchanged re-run" shortcut, which must check the files too.
+    monkeypatch.setenv("GIT_DIRTY", dirty)
     ws = Workspace(trained_home / "work")
     step_train(config, ws)
     step_evaluate(config, ws)
