@@ -41,7 +41,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test-fast: install
+test-fast: install docs-tools
 	$(BIN)/pytest -m "not slow"
 
 test: lint docs-tools check-infra check-alerts check-workflows

@@ -44,8 +44,8 @@ def test_architecture_doc_is_linked_from_the_readme() -> None:
 
 def test_mermaid_diagrams_parse() -> None:
     node = shutil.which("node")
-    if node is None or not (TOOLS / "node_modules" / "mermaid").is_dir():
-        pytest.skip(f"needs Node.js and mermaid in {TOOLS}; `make docs-tools` installs them")
+    assert node is not None, "Node.js is needed to parse the diagrams"
+    assert (TOOLS / "node_modules" / "mermaid").is_dir(), f"`make docs-tools` installs {TOOLS}"
     script = TOOLS / "check_mermaid.mjs"
     # Copied next to its node_modules: ES modules resolve packages from the script's folder.
     shutil.copyfile(Path(__file__).with_name("check_mermaid.mjs"), script)
