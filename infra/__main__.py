@@ -87,6 +87,7 @@ cluster = Cluster(
         api_allowed_cidrs=config.cluster_api_cidrs,
         admin_role_arn=config.admin_role_arn,
         deploy_role_arns=[ci.deploy_role_arn],
+        viewer_role_arns=[ci.preview_role_arn],
         system_nodes=config.system_nodes,
         workload_nodes=config.workload_nodes,
         boundary_arn=ci.boundary_arn,
@@ -279,6 +280,7 @@ pulumi.export("trainingRepositoryUrl", images.repository_urls["training"])
 pulumi.export("podIdentityRoleArns", identities.role_arns)
 pulumi.export("vaultUnsealKeyArn", identities.vault_key_arn)
 pulumi.export("ciDeployRoleArn", ci.deploy_role_arn)
+pulumi.export("ciPreviewRoleArn", ci.preview_role_arn)
 pulumi.export("modelSigningKeyArn", identities.signing_key_arn)
 pulumi.export("publicHosts", platform.hosts)
 pulumi.export("vaultAddress", VAULT_ADDRESS)

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from infra.foundation import iam_documents as iam
 from infra.foundation.deploy_permissions import DeployScope, deploy_documents, role_boundary
+from infra.foundation.preview_permissions import preview_document
 from infra.renames import with_former_type
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -29,6 +30,7 @@ class CiIdentityArgs:
 
 class CiIdentity(pulumi.ComponentResource):
     deploy_role_arn: pulumi.Output[str]
+    preview_role_arn: pulumi.Output[str]
     boundary_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: CiIdentityArgs, opts: pulumi.ResourceOptions | None = None):
@@ -88,4 +90,37 @@ class CiIdentity(pulumi.ComponentResource):
             )
         self.deploy_role_arn = role.arn
         self.boundary_arn = boundary.arn
-        self.register_outputs({"deploy_role_arn": self.deploy_role_arn})
+        self.preview_role_arn = self._preview_role(name, args, provider_arn, boundary).arn
+        self.register_outputs(
+            {"deploy_role_arn": self.deploy_role_arn, "preview_role_arn": self.preview_role_arn}
+        )
+
+    def _preview_role(
+        self,
+        name: str,
+        args: CiIdentityArgs,
+        provider_arn: pulumi.Input[str],
+        boundary: aws.iam.Policy,
+    ) -> aws.iam.Role:
+        """Pull requests preview with read-only rights, outside any GitHub environment.
+
+        Deployment environments keep their branch rules and reviewers for deploys; a
+        preview needs neither, because this role can change nothing. Its rights are
+        inline, so nothing attached elsewhere can widen them, and the deploy role is
+        denied every change to it.
+        """
+        scope = args.scope
+        return aws.iam.Role(
+            f"{name}-preview",
+            name=scope.preview_role_name,
+            assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
+                lambda arn: json.dumps(iam.github_pull_request_trust(arn, args.repository))
+            ),
+            inline_policies=[
+                {"name": "read-configuration", "policy": json.dumps(preview_document(scope))}
+            ],
+            permissions_boundary=boundary.arn,
+            max_session_duration=3600,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.config import NodeGroupConfig
-from infra.foundation.cluster_access import access_grants
+from infra.foundation.cluster_access import CLUSTER_ADMIN, access_grants
 from infra.foundation.cluster_addons import ADDONS
 from infra.foundation.iam_documents import pod_identity_trust, service_trust
 from infra.foundation.kms import KeyAdmins, KeyUse, customer_key
@@ -37,6 +37,7 @@ class ClusterArgs:
     api_allowed_cidrs: tuple[str, ...]  # empty: private endpoint only
     admin_role_arn: str
     deploy_role_arns: Sequence[pulumi.Input[str]]
+    viewer_role_arns: Sequence[pulumi.Input[str]] = ()
     system_nodes: NodeGroupConfig
     workload_nodes: NodeGroupConfig
     boundary_arn: pulumi.Input[str]
@@ -194,7 +195,12 @@ class Cluster(pulumi.ComponentResource):
 
     def _access_entries(self) -> list[pulumi.Resource]:
         created: list[pulumi.Resource] = []
-        for grant in access_grants(self._args.admin_role_arn, list(self._args.deploy_role_arns)):
+        grants = access_grants(
+            self._args.admin_role_arn,
+            list(self._args.deploy_role_arns),
+            list(self._args.viewer_role_arns),
+        )
+        for grant in grants:
             entry = aws.eks.AccessEntry(
                 f"{self._name}-access-{grant.label}",
                 cluster_name=self.cluster.name,
@@ -203,8 +209,9 @@ class Cluster(pulumi.ComponentResource):
                 tags=self._args.tags,
                 opts=self._child,
             )
+            kind = "admin" if grant.policy_arn == CLUSTER_ADMIN else "view"
             association = aws.eks.AccessPolicyAssociation(
-                f"{self._name}-access-{grant.label}-admin",
+                f"{self._name}-access-{grant.label}-{kind}",
                 cluster_name=self.cluster.name,
                 principal_arn=grant.principal_arn,
                 policy_arn=grant.policy_arn,

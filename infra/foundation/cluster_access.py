@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 
 CLUSTER_ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# Reads most objects in every namespace; not Secrets, and no writes.
+CLUSTER_VIEW = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,9 @@ class AccessGrant:
 
 
 def access_grants(
-    admin_role_arn: str, deploy_role_arns: list[pulumi.Input[str]]
+    admin_role_arn: str,
+    deploy_role_arns: list[pulumi.Input[str]],
+    viewer_role_arns: list[pulumi.Input[str]] | None = None,
 ) -> list[AccessGrant]:
     """Cluster admin only where the job needs cluster-scoped objects; see docs/infrastructure.md."""
     grants = [
@@ -39,5 +43,14 @@ def access_grants(
             "and webhooks of the platform charts",
         )
         for i, arn in enumerate(deploy_role_arns)
+    ]
+    grants += [
+        AccessGrant(
+            f"view-{i}",
+            arn,
+            CLUSTER_VIEW,
+            "pull-request previews compare the program with the live objects, read-only",
+        )
+        for i, arn in enumerate(viewer_role_arns or [])
     ]
     return grants

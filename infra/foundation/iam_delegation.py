@@ -107,6 +107,10 @@ class DeployScope:
         return f"{self.prefix}-github-deploy"
 
     @property
+    def preview_role_name(self) -> str:
+        return f"{self.prefix}-github-preview"
+
+    @property
     def boundary_name(self) -> str:
         return f"{self.prefix}-role-boundary"
 
@@ -272,10 +276,14 @@ def iam_administration(scope: DeployScope) -> Document:
             Condition={"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED)}},
         ),
         {
-            "Sid": "NeverChangeItself",
+            # Nor the pull-request role: widening it would hand unmerged code more rights.
+            "Sid": "NeverChangeTheCiRoles",
             "Effect": "Deny",
             "Action": sorted(ROLE_WRITE_ACTIONS),
-            "Resource": [scope.iam("role", scope.deploy_role_name)],
+            "Resource": [
+                scope.iam("role", scope.deploy_role_name),
+                scope.iam("role", scope.preview_role_name),
+            ],
         },
         {
             "Sid": "NeverChangeTheBoundaryOrItsOwnPolicies",

@@ -85,6 +85,15 @@ def secret_read(secret_arn: str, key_arn: str) -> Document:
 
 def github_oidc_trust(provider_arn: str, repository: str, environment: str) -> Document:
     """Only workflows of ``repository`` running in GitHub environment ``environment``."""
+    return _github_trust(provider_arn, f"repo:{repository}:environment:{environment}")
+
+
+def github_pull_request_trust(provider_arn: str, repository: str) -> Document:
+    """Only pull-request workflows of ``repository`` (GitHub gives forks no token)."""
+    return _github_trust(provider_arn, f"repo:{repository}:pull_request")
+
+
+def _github_trust(provider_arn: str, subject: str) -> Document:
     return document(
         {
             "Effect": "Allow",
@@ -93,9 +102,7 @@ def github_oidc_trust(provider_arn: str, repository: str, environment: str) -> D
             "Condition": {
                 "StringEquals": {
                     "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                    "token.actions.githubusercontent.com:sub": (
-                        f"repo:{repository}:environment:{environment}"
-                    ),
+                    "token.actions.githubusercontent.com:sub": subject,
                 }
             },
         }

@@ -7,6 +7,7 @@ CrossGuard judges them again during `pulumi up`, with the values known, before t
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any
 
@@ -40,7 +41,23 @@ POLICY_DOCUMENTS = {
     "aws:iam/groupPolicy:GroupPolicy": "policy",
 }
 GITHUB = "token.actions.githubusercontent.com"
-GITHUB_SUBJECT = re.compile(r"^repo:[A-Za-z0-9-]+/[A-Za-z0-9._-]+:environment:[a-z0-9-]+$")
+GITHUB_SUBJECT = re.compile(
+    r"^repo:[A-Za-z0-9-]+/[A-Za-z0-9._-]+:(environment:[a-z0-9-]+|pull_request)$"
+)
+# Metadata reads: Describe and List name and configure resources, and most take no ARN.
+METADATA_READ = re.compile(r"^[a-z0-9-]+:(Describe|List)[A-Za-z0-9]*\*?$")
+# What a role trusted by pull requests may be granted: reads, named by verb.
+READ_VERB = re.compile(r"^[a-z0-9-]+:(Describe|Get|List)[A-Za-z0-9]*\*?$")
+# Reads of content a pull-request role must be explicitly denied, whatever grants them.
+DATA_READS = (
+    "kms:Decrypt",
+    "s3:GetObject",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "logs:GetLogEvents",
+)
 # A resource part that is only wildcards, in any partition, region or account.
 UNSCOPED_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[^:]*:[*]?:[*]+$|^\*$")
 
@@ -73,7 +90,7 @@ def _statement_problems(statement: Any) -> list[str]:
     if "*" in actions or any(a.lower() == "iam:*" for a in actions):
         problems.append("IAM statements must not allow every action ('*' or 'iam:*')")
     broad = [r for r in resources if UNSCOPED_ARN.match(r)]
-    if broad:
+    if broad and not all(METADATA_READ.match(a) for a in actions):
         unscoped = sorted(set(actions) - NO_RESOURCE_ACTIONS)
         iam = [a for a in unscoped if a.lower().startswith("iam:")]
         if unscoped and (iam or not _tag_scoped(statement)):
@@ -161,3 +178,83 @@ def trust_policies(typ: str, props: Props) -> list[str]:
     if found is UNKNOWN:
         return []  # judged at `pulumi up`; see the module docstring
     return [p for statement in found for p in _trust_problems(statement)]
+
+
+def _pull_request_trusted(props: Props) -> bool:
+    found = statements(get(props, "assumeRolePolicy"))
+    if found is UNKNOWN:
+        return False
+    subjects = [
+        s
+        for statement in found
+        for s in items(get(statement, "Condition", "StringEquals", f"{GITHUB}:sub"))
+    ]
+    return any(isinstance(s, str) and s.endswith(":pull_request") for s in subjects)
+
+
+def _denied(found: list[Any], action: str) -> bool:
+    return any(
+        get(statement, "Effect") == "Deny"
+        and any(
+            fnmatch.fnmatchcase(action.lower(), str(a).lower())
+            for a in items(get(statement, "Action"))
+        )
+        and "*" in [str(r) for r in items(get(statement, "Resource"))]
+        for statement in found
+    )
+
+
+def pull_request_roles_read_only(typ: str, props: Props) -> list[str]:
+    """A role that pull requests may assume reads configuration only, never data.
+
+    Unmerged code runs with it, so: inline policies only (nothing attached can widen it),
+    every allowed action a Describe, Get or List, and every data read denied outright.
+    """
+    if typ != "aws:iam/role:Role" or not _pull_request_trusted(props):
+        return []
+    problems = []
+    if items(get(props, "managedPolicyArns")):
+        problems.append("a role trusted by pull requests must not carry managed policies")
+    for doc in _documents(typ, props):
+        found = statements(doc)
+        if found is UNKNOWN:
+            continue
+        for statement in found:
+            if get(statement, "Effect") != "Allow":
+                continue
+            if get(statement, "NotAction") is not None:
+                problems.append("a role trusted by pull requests must not use NotAction")
+            writes = [
+                str(a) for a in items(get(statement, "Action")) if not READ_VERB.match(str(a))
+            ]
+            if writes:
+                problems.append(f"a role trusted by pull requests may only read, not {writes}")
+        undenied = [a for a in DATA_READS if not _denied(found, a)]
+        if undenied:
+            problems.append(f"a role trusted by pull requests must deny the data reads {undenied}")
+    if not _documents(typ, props):
+        problems.append("a role trusted by pull requests needs its read-only inline policy")
+    return problems
+
+
+def pull_request_roles_unattached(resources: list[Any]) -> list[str]:
+    """Nothing outside the role itself attaches rights to a role that pull requests assume."""
+    names = {
+        get(r.props, "name")
+        for r in resources
+        if r.type == "aws:iam/role:Role" and _pull_request_trusted(r.props)
+    }
+    return [
+        f"{r.name}: attaches rights to {get(r.props, 'role')}, which pull requests assume"
+        for r in resources
+        if r.type
+        in (
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "aws:iam/rolePolicy:RolePolicy",
+            "aws:iam/policyAttachment:PolicyAttachment",
+        )
+        and (
+            get(r.props, "role") in names
+            or any(role in names for role in items(get(r.props, "roles")))
+        )
+    ]

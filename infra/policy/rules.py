@@ -16,7 +16,13 @@ from infra.policy.bucket_rules import (
     replicated_buckets,
     tls_only_buckets,
 )
-from infra.policy.iam_rules import managed_policies, no_star_resources, trust_policies
+from infra.policy.iam_rules import (
+    managed_policies,
+    no_star_resources,
+    pull_request_roles_read_only,
+    pull_request_roles_unattached,
+    trust_policies,
+)
 from infra.policy.resource_rules import (
     encrypted_storage,
     no_open_ingress,
@@ -39,6 +45,8 @@ __all__ = [
     "no_public_database",
     "no_star_resources",
     "production_database",
+    "pull_request_roles_read_only",
+    "pull_request_roles_unattached",
     "replicated_buckets",
     "required_tags",
     "tls_only_buckets",
@@ -63,6 +71,10 @@ RESOURCE_RULES: dict[str, tuple[str, ResourceRule]] = {
     "no-star-resources": ("IAM statements are scoped to ARNs or tags.", no_star_resources),
     "managed-policies": ("No broad AWS managed policy is attached.", managed_policies),
     "trust-policies": ("Roles trust named callers, pinned by condition.", trust_policies),
+    "pull-request-roles-read-only": (
+        "A role pull requests assume reads configuration, never data, and writes nothing.",
+        pull_request_roles_read_only,
+    ),
     "no-open-ingress": ("Nothing admits 0.0.0.0/0.", no_open_ingress),
 }
 STACK_RULES: dict[str, tuple[str, StackRule]] = {
@@ -72,6 +84,10 @@ STACK_RULES: dict[str, tuple[str, StackRule]] = {
         buckets_fully_guarded,
     ),
     "replicated-buckets": ("Prod buckets replicate to the DR region.", replicated_buckets),
+    "pull-request-roles-unattached": (
+        "No policy is attached to a role that pull requests assume.",
+        pull_request_roles_unattached,
+    ),
 }
 
 

@@ -28,6 +28,7 @@ def test_cluster_access_encryption_and_logs(plans):
     assert principals == {
         "arn:aws:iam::777788889999:role/platform-admin",
         "arn:aws:iam::777788889999:role/mlsys-prod-github-deploy",
+        "arn:aws:iam::777788889999:role/mlsys-prod-github-preview",
     }
     logs = plan.named("mlsys-prod-cluster-control-plane-logs")
     assert logs.inputs["name"] == "/aws/eks/mlsys-prod/cluster"

@@ -58,11 +58,14 @@ def test_roles_are_created_and_changed_only_with_the_boundary():
             assert s["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == boundary
 
 
-def test_the_deploy_role_cannot_change_itself_its_policies_or_the_boundary():
+def test_the_deploy_role_cannot_change_itself_the_preview_role_its_policies_or_the_boundary():
     document = iam_administration(PROD)
-    itself = _statements(document, "NeverChangeItself")
+    itself = _statements(document, "NeverChangeTheCiRoles")
     assert itself["Effect"] == "Deny"
-    assert itself["Resource"] == ["arn:aws:iam::777788889999:role/mlsys-prod-github-deploy"]
+    assert itself["Resource"] == [
+        "arn:aws:iam::777788889999:role/mlsys-prod-github-deploy",
+        "arn:aws:iam::777788889999:role/mlsys-prod-github-preview",
+    ]
     assert {
         "iam:AttachRolePolicy",
         "iam:PutRolePolicy",

@@ -89,8 +89,112 @@ def _github_trust(condition: dict[str, Any]) -> str:
     )
 
 
+def _preview_policy(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """Edit the preview role's inline policy document in place."""
+
+    def edit(props: dict[str, Any]) -> None:
+        inline = props["inlinePolicies"][0]
+        doc = json.loads(inline["policy"])
+        change(doc)
+        inline["policy"] = json.dumps(doc)
+
+    return edit
+
+
+def _without_sid(sid: str) -> Callable[[dict[str, Any]], None]:
+    return lambda doc: doc.__setitem__(
+        "Statement", [s for s in doc["Statement"] if s.get("Sid") != sid]
+    )
+
+
+def _deny_only_on(resource: str) -> Callable[[dict[str, Any]], None]:
+    def change(doc: dict[str, Any]) -> None:
+        for statement in doc["Statement"]:
+            if statement["Effect"] == "Deny":
+                statement["Resource"] = [resource]
+
+    return change
+
+
 # (mutation, the rule and text that must appear among the violations)
 MUTATIONS: dict[str, tuple[Mutation, str]] = {
+    "preview role may start instances": (
+        _edit(
+            ROLE,
+            _preview_policy(
+                lambda doc: doc["Statement"].append(
+                    {"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"}
+                )
+            ),
+            "ci-preview",
+        ),
+        "pull-request-roles-read-only: mlsys-prod-ci-preview: a role trusted by pull requests "
+        "may only read",
+    ),
+    "preview role may do anything in s3": (
+        _edit(
+            ROLE,
+            _preview_policy(
+                lambda doc: doc["Statement"].append(
+                    {"Effect": "Allow", "Action": ["s3:*"], "Resource": "arn:aws:s3:::mlsys-*"}
+                )
+            ),
+            "ci-preview",
+        ),
+        "may only read, not ['s3:*']",
+    ),
+    "preview role without the data deny": (
+        _edit(ROLE, _preview_policy(_without_sid("NeverTheData")), "ci-preview"),
+        "must deny the data reads ['kms:Decrypt', 's3:GetObject'",
+    ),
+    "preview role denies data reads on one bucket only": (
+        _edit(
+            ROLE, _preview_policy(_deny_only_on("arn:aws:s3:::mlsys-prod-datasets")), "ci-preview"
+        ),
+        "must deny the data reads",
+    ),
+    "preview role with a managed policy": (
+        _edit(
+            ROLE,
+            lambda p: p.__setitem__(
+                "managedPolicyArns", ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+            ),
+            "ci-preview",
+        ),
+        "must not carry managed policies",
+    ),
+    "policy attached to the preview role": (
+        _add(
+            ATTACH,
+            "extra",
+            {
+                "role": "mlsys-prod-github-preview",
+                "policyArn": "arn:aws:iam::777788889999:policy/mlsys-prod-extra",
+            },
+        ),
+        "pull-request-roles-unattached: extra: attaches rights to mlsys-prod-github-preview",
+    ),
+    "deploy role trusted by pull requests": (
+        _edit(
+            ROLE,
+            _set_policy(
+                _github_trust(
+                    {
+                        "StringEquals": {
+                            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                            "token.actions.githubusercontent.com:sub": (
+                                "repo:example-org/mlsys:pull_request"
+                            ),
+                        }
+                    }
+                ),
+                "assumeRolePolicy",
+            ),
+            "ci-deploy",
+        ),
+        "pull-request-roles-read-only: mlsys-prod-ci-deploy: a role trusted by pull requests "
+        "needs its read-only inline policy",
+    ),
     "sse with alias/aws/s3": (
         _edit(SSE, _sse_key("alias/aws/s3"), "datasets"),
         "buckets-fully-guarded",
