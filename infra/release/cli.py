@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from infra.release.canary import canary
+from infra.release.integration import integration
 from infra.release.loadtest import loadtest
 from infra.release.promote import promote
 from infra.release.rollback import rollback
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("smoke")(smoke)
+app.command("integration")(integration)
 app.command("canary")(canary)
 app.command("loadtest")(loadtest)
 app.command("set-images")(set_images)

@@ -33,7 +33,7 @@ def _certificate_days_left(url: str, ca_file: Path | None) -> float:
     return (not_after - datetime.now(UTC).timestamp()) / 86400
 
 
-def _check_tls(report: Report, url: str, allow_http: bool, ca_file: Path | None) -> bool:
+def check_tls(report: Report, url: str, allow_http: bool, ca_file: Path | None) -> bool:
     scheme = urlsplit(url).scheme
     if scheme == "http":
         if allow_http:
@@ -150,7 +150,7 @@ def smoke(
     want = Expectations(model_name, model_version, request_file, ready_timeout)
     report = Report(f"smoke {base_url}")
     typer.echo(f"smoke test of {base_url}")
-    if _check_tls(report, base_url, allow_http, ca_file):
+    if check_tls(report, base_url, allow_http, ca_file):
         key = api_key_file.read_text().strip()
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
