@@ -44,7 +44,7 @@ format: install
 test-fast: install docs-tools
 	$(BIN)/pytest -m "not slow"
 
-test: lint docs-tools check-infra check-alerts check-workflows
+test: lint docs-tools check-infra check-alerts check-workflows airflow-venv
 	$(BIN)/pytest
 
 # mermaid, to check that every diagram in the docs parses as GitHub will render it.
@@ -113,6 +113,21 @@ $(WORKFLOW_TOOLS)/.installed: .github/workflow-tools.txt
 check-workflows: $(WORKFLOW_TOOLS)/.installed
 	$(WORKFLOW_TOOLS)/bin/actionlint -color=false .github/workflows/*.yml
 	$(WORKFLOW_TOOLS)/bin/zizmor --offline --min-severity medium .github/workflows/
+
+# The training DAG through a real Airflow, from its own pinned virtualenv: it imports, runs
+# the six steps in order and every task uses the configured image. `make test` builds the
+# virtualenv and pytest runs the same check (tests/training/dags/test_dag_integrity.py).
+AIRFLOW_VENV := build/airflow-venv
+$(AIRFLOW_VENV)/.installed: training/dags/airflow-requirements.txt
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -r training/dags/airflow-requirements.txt
+	@touch $@
+
+.PHONY: airflow-venv check-dags
+airflow-venv: $(AIRFLOW_VENV)/.installed
+
+check-dags: $(AIRFLOW_VENV)/.installed
+	$(AIRFLOW_VENV)/bin/python tests/training/dags/check_dag.py
 
 A ?= dev
 B ?= prod

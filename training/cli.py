@@ -18,6 +18,7 @@ from training.ingest import IngestError
 from training.reevaluate import reevaluate as reevaluate_version
 from training.register import Registered
 from training.registry import RegistryError
+from training.remote_workspace import RemoteWorkspaceError, open_workspace
 from training.tracking import TrackingSettings
 from training.train import TrainingError
 from training.validate import DatasetValidationError
@@ -37,8 +38,12 @@ MLSYS_DVC_REPO is the DVC repository for dvc:// URIs [.].
 cli = typer.Typer(help=_HELP, no_args_is_help=True)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Pipeline config YAML.")]
+# A string, not a Path: Path would fold the '//' of an s3:// URI.
 WorkdirOption = Annotated[
-    Path | None, typer.Option(help="Folder where steps hand over outputs [$MLSYS_HOME/work].")
+    str | None,
+    typer.Option(
+        help="Folder or s3://bucket/prefix where steps hand over outputs [$MLSYS_HOME/work]."
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -58,6 +63,7 @@ _EXPECTED_FAILURES = (
     IngestError,
     DatasetValidationError,
     StepOrderError,
+    RemoteWorkspaceError,
     ArtifactError,
     RegistryError,
     TrainingError,
@@ -84,7 +90,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 def _run(
     step: Callable[[PipelineConfig, Workspace], Any],
     config: Path,
-    workdir: Path | None,
+    workdir: str | None,
     overrides: list[str] | None,
     accept_shift: str | None = None,
 ) -> Any:
@@ -94,8 +100,8 @@ def _run(
             *([f"checks.accept_shift={accept_shift}"] if accept_shift else []),
         ]
         loaded = load_config(config, parse_overrides(pairs))
-        ws = Workspace(workdir or TrackingSettings().home / "work")
-        return step(loaded, ws)
+        with open_workspace(workdir, TrackingSettings().home / "work") as ws:
+            return step(loaded, ws)
     except _EXPECTED_FAILURES as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2 if isinstance(exc, ConfigError) else 1) from None

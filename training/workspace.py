@@ -16,7 +16,15 @@ class StepOrderError(RuntimeError):
 
 @dataclass(frozen=True)
 class Workspace:
+    """``root`` is the local folder steps read and write; ``location`` names it in messages
+    when it is a copy of a remote workspace (``s3://...``)."""
+
     root: Path
+    location: str = ""
+
+    @property
+    def where(self) -> str:
+        return self.location or str(self.root)
 
     @property
     def dataset(self) -> Path:
@@ -52,7 +60,7 @@ class Workspace:
         for key in ("run_id", "model_sha256"):
             if data.get(key) != trained[key]:
                 raise StepOrderError(
-                    f"step '{step}' output in {self.root} belongs to run {data.get('run_id')} "
+                    f"step '{step}' output in {self.where} belongs to run {data.get('run_id')} "
                     f"(model {str(data.get('model_sha256'))[:12]}), but train last wrote run "
                     f"{trained['run_id']} (model {trained['model_sha256'][:12]}); "
                     f"run '{step}' again"
@@ -69,7 +77,7 @@ class Workspace:
         actual = sha256_file(path) if path.is_file() else "missing"
         if actual != expected:
             raise StepOrderError(
-                f"{path.name} in {self.root} is not the file train wrote for run "
+                f"{path.name} in {self.where} is not the file train wrote for run "
                 f"{trained['run_id']} (sha256 {actual[:12]}, expected {str(expected)[:12]}); "
                 "run 'train' again"
             )
@@ -78,7 +86,7 @@ class Workspace:
     def read(self, step: str) -> dict[str, Any]:
         path = self.root / f"{step}.json"
         if not path.is_file():
-            raise StepOrderError(f"step '{step}' has not run in {self.root}; run it first")
+            raise StepOrderError(f"step '{step}' has not run in {self.where}; run it first")
         data: dict[str, Any] = json.loads(path.read_text())
         return data
 
