@@ -17,6 +17,14 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from infra.release.api_options import (
+    AllowHttp,
+    ApiKeyFile,
+    BaseUrl,
+    CaFile,
+    api_client,
+    tls_verification,
+)
 from infra.release.report import Report
 from infra.release.smoke import check_tls
 
@@ -161,16 +169,10 @@ def _check_no_open_redirect(report: Report, http: httpx.Client) -> None:
 
 
 def integration(
-    base_url: Annotated[str, typer.Option(help="The API's base URL, e.g. https://api.example.com")],
-    api_key_file: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="File holding a predict-scoped key.")
-    ],
-    allow_http: Annotated[
-        bool, typer.Option(help="Accept plain http (a local server); TLS is required otherwise.")
-    ] = False,
-    ca_file: Annotated[
-        Path | None, typer.Option(exists=True, help="Extra CA bundle to trust for TLS.")
-    ] = None,
+    base_url: BaseUrl,
+    api_key_file: ApiKeyFile,
+    allow_http: AllowHttp = False,
+    ca_file: CaFile = None,
     request_file: Annotated[
         Path | None,
         typer.Option(
@@ -185,13 +187,8 @@ def integration(
     typer.echo(f"integration test of {base_url}")
     base = base_url.rstrip("/")
     if check_tls(report, base, allow_http, ca_file):
-        verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
-        )
-        key = api_key_file.read_text().strip()
-        with httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10, verify=verify
-        ) as http:
+        verify = tls_verification(ca_file)
+        with api_client(base, api_key_file, ca_file) as http:
             try:
                 info = http.get("/v1/model")
                 if report.add("model metadata", info.status_code == 200, f"{info.status_code}"):

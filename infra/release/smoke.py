@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import typer
 
+from infra.release.api_options import AllowHttp, ApiKeyFile, BaseUrl, CaFile, api_client
 from infra.release.report import Report
 
 _SAMPLE_VALUE = {"long": 1, "integer": 1}  # other MLflow column types are floats
@@ -122,10 +123,8 @@ def _run_checks(report: Report, http: httpx.Client, want: Expectations) -> None:
 
 
 def smoke(
-    base_url: Annotated[str, typer.Option(help="The API's base URL, e.g. https://api.example.com")],
-    api_key_file: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="File holding a predict-scoped key.")
-    ],
+    base_url: BaseUrl,
+    api_key_file: ApiKeyFile,
     model_name: Annotated[str, typer.Option(help="Model the API must serve.")] = (
         "breast-cancer-classifier"
     ),
@@ -138,12 +137,8 @@ def smoke(
             exists=True, help="A valid /v1/predict body; built from the signature if unset."
         ),
     ] = None,
-    allow_http: Annotated[
-        bool, typer.Option(help="Accept plain http (a local server); TLS is required otherwise.")
-    ] = False,
-    ca_file: Annotated[
-        Path | None, typer.Option(exists=True, help="Extra CA bundle to trust for TLS.")
-    ] = None,
+    allow_http: AllowHttp = False,
+    ca_file: CaFile = None,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 60.0,
 ) -> None:
     """TLS, health, readiness, model metadata, one valid prediction, one invalid request (4xx)."""
@@ -151,16 +146,7 @@ def smoke(
     report = Report(f"smoke {base_url}")
     typer.echo(f"smoke test of {base_url}")
     if check_tls(report, base_url, allow_http, ca_file):
-        key = api_key_file.read_text().strip()
-        verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
-        )
-        with httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=10,
-            verify=verify,
-        ) as http:
+        with api_client(base_url, api_key_file, ca_file) as http:
             try:
                 _run_checks(report, http, want)
             except (httpx.HTTPError, ValueError, KeyError) as error:
