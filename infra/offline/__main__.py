@@ -44,7 +44,10 @@ def write_plan(plan: Plan, out: Path) -> Path:
     # For checkov: the same plan as `terraform show -json` would print it.
     (target / "tfplan.json").write_text(json.dumps(to_terraform_plan(plan), indent=2))
     (target / "releases.yaml").write_text(
-        yaml.safe_dump({"releases": helm_releases(plan)}, sort_keys=False)
+        yaml.safe_dump(
+            {"releases": helm_releases(plan), "remote_manifests": remote_manifests(plan)},
+            sort_keys=False,
+        )
     )
     for resource in plan.resources:
         if resource.is_kubernetes:
@@ -73,6 +76,15 @@ def helm_releases(plan: Plan) -> list[dict[str, Any]]:
                 }
             )
     return releases
+
+
+def remote_manifests(plan: Plan) -> list[dict[str, Any]]:
+    """YAML the program applies from a pinned URL (CRD bundles), which no plan can expand."""
+    return [
+        {"name": r.name, "file": r.inputs["file"]}
+        for r in plan.resources
+        if r.type == "kubernetes:yaml/v2:ConfigFile"
+    ]
 
 
 def summary(plan: Plan) -> str:
@@ -113,7 +125,7 @@ StackArg = Annotated[str, typer.Option("--stack", "-s", help=f"One of {', '.join
 
 @cli.command("plan")
 def plan_command(stack: StackArg, out: Annotated[Path, typer.Option()] = OUT) -> None:
-    """Run the program for STACK under mocks; write resources.json and manifests/."""
+    """Run the program for STACK under mocks; write resources.json, releases.yaml, manifests/."""
     if stack not in STACKS:
         raise typer.BadParameter(f"unknown stack {stack!r}; use one of {', '.join(STACKS)}")
     plan = run_plan(stack)

@@ -9,6 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from infra.offline import __main__ as offline_cli
+from infra.platform.charts import CHARTS, GATEWAY_API_CRDS
 
 runner = CliRunner()
 
@@ -44,19 +45,14 @@ def test_plan_writes_resources_and_manifests(cli, plans, tmp_path):
     }
     # Helm releases and remote YAML are listed in releases.yaml, never as manifests.
     assert not [name for name in manifests if "--release--" in name or "configfile" in name]
-    releases = yaml.safe_load((tmp_path / "staging" / "releases.yaml").read_text())["releases"]
-    assert {(r["chart"].rsplit("/", 1)[-1], r["version"]) for r in releases} == {
-        ("nginx-gateway-fabric", "2.4.0"),
-        ("cert-manager", "v1.19.1"),
-        ("kube-prometheus-stack", "79.5.0"),
-        ("vault", "0.31.0"),
-        ("vault-secrets-operator", "0.10.0"),
-        ("metrics-server", "3.13.0"),
-        ("velero", "11.0.0"),
-        ("eck-operator", "3.1.0"),
-        ("fluent-bit", "0.50.0"),
-    }
+    document = yaml.safe_load((tmp_path / "staging" / "releases.yaml").read_text())
+    releases = document["releases"]
+    # Every chart of the pinned table is released, at its pinned version, with values.
+    released = {(r["chart"].rsplit("/", 1)[-1], r["version"]) for r in releases}
+    assert released == {(chart.name, chart.version) for chart in CHARTS.values()}
     assert all(r["values"] for r in releases)
+    # The Gateway API CRDs come as one pinned release manifest, listed with the charts.
+    assert [r["file"] for r in document["remote_manifests"]] == [GATEWAY_API_CRDS]
     tfplan = json.loads((tmp_path / "staging" / "tfplan.json").read_text())
     assert tfplan["resource_changes"][0]["change"]["actions"] == ["create"]
     assert manifests["_cluster--storageclass--gp3.yaml"]["apiVersion"] == "storage.k8s.io/v1"
