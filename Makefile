@@ -29,7 +29,8 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 lock: install
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+	# --all: setuptools too, which a runtime dependency (zc.lockfile, via dvc) needs; not pip.
+	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^-e ' -e '^pip==' > requirements.lock
 
 lint: install
 	$(BIN)/ruff check .
