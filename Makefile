@@ -42,10 +42,10 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test-fast: install docs-tools
+test-fast: install docs-tools schema-tools
 	$(BIN)/pytest -m "not slow"
 
-test: lint docs-tools check-infra check-alerts check-workflows airflow-venv
+test: lint docs-tools schema-tools check-infra check-alerts check-workflows airflow-venv
 	$(BIN)/pytest
 
 # mermaid, to check that every diagram in the docs parses as GitHub will render it.
@@ -57,6 +57,17 @@ $(DOCS_TOOLS)/.installed: tests/docs/package.json tests/docs/package-lock.json
 	@touch $@
 
 docs-tools: $(DOCS_TOOLS)/.installed
+
+# The Gateway API's validators (generated from its CRDs' schemas) for the manifest checks.
+SCHEMA_TOOLS := build/schema-tools
+$(SCHEMA_TOOLS)/.installed: infra/offline/gateway_api/package.json infra/offline/gateway_api/package-lock.json infra/offline/gateway_api/validate.mjs
+	@mkdir -p $(SCHEMA_TOOLS)
+	cp infra/offline/gateway_api/package.json infra/offline/gateway_api/package-lock.json infra/offline/gateway_api/validate.mjs $(SCHEMA_TOOLS)/
+	cd $(SCHEMA_TOOLS) && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+.PHONY: schema-tools
+schema-tools: $(SCHEMA_TOOLS)/.installed
 
 # The API under test runs from a virtualenv with only the `app` group, as in the image
 # (no pandas or pytest for scikit-learn and skops to pick up at import time).

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
+from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
@@ -47,13 +49,19 @@ CRD_CHARTS: dict[str, str] = {
 # of these groups and not built into Kubernetes fails the check: a new operator's group is
 # added here on purpose, and a mistyped built-in group is never waved through as "custom".
 UNCHECKED_GROUPS: dict[str, str] = {
-    "gateway.networking.k8s.io": "Gateway API CRDs (infra/platform/charts.py GATEWAY_API_CRDS)",
     "gateway.nginx.org": "nginx-gateway-fabric chart",
     "secrets.hashicorp.com": "vault-secrets-operator chart",
     "elasticsearch.k8s.elastic.co": "eck-operator chart",
     "kibana.k8s.elastic.co": "eck-operator chart",
     "vpcresources.k8s.aws": "EKS (the VPC resource controller)",
 }
+
+
+# Groups whose CRD schemas reach us only as validators an npm package generated from them,
+# run with node from `make schema-tools` (infra/offline/gateway_api/). They check types,
+# enums, patterns and ranges; the generated code does not reject unknown fields.
+NODE_VALIDATED: dict[str, str] = {"gateway.networking.k8s.io": "@kubernetes-models/gateway-api"}
+SCHEMA_TOOLS = Path(__file__).resolve().parents[2] / "build" / "schema-tools"
 
 
 # built-in: served by Kubernetes itself; custom: a CRD whose schema a package carries;
@@ -235,6 +243,45 @@ def check_manifest(manifest: dict[str, Any], cluster_version: str) -> Check:
         "CRD_MODULES, in infra/offline/manifest_schemas.py"
     )
     return Check(api_version, kind, name, "unknown", errors=(problem,))
+
+
+def node_source(package: str) -> str:
+    found = json.loads((SCHEMA_TOOLS / "node_modules" / package / "package.json").read_text())
+    return f"{package} {found['version']} (generated validators: unknown fields not detected)"
+
+
+def node_errors(manifests: list[dict[str, Any]]) -> list[tuple[str, ...] | None]:
+    """Per manifest, what the generated validators found; None for a kind they lack."""
+    script = SCHEMA_TOOLS / "validate.mjs"
+    if not script.exists():
+        raise FileNotFoundError(f"{script} is missing: run `make schema-tools` (make test does)")
+    result = subprocess.run(
+        ["node", str(script)],
+        input=json.dumps(manifests),
+        cwd=SCHEMA_TOOLS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [None if e is None else tuple(sorted(set(e))) for e in json.loads(result.stdout)]
+
+
+def check_manifests(manifests: list[dict[str, Any]], cluster_version: str) -> list[Check]:
+    """Every manifest, the node-validated groups in one batch; the rest as check_manifest."""
+    batched = [i for i, m in enumerate(manifests) if group_of(m["apiVersion"]) in NODE_VALIDATED]
+    found = dict(zip(batched, node_errors([manifests[i] for i in batched]), strict=True))
+    checks = []
+    for index, manifest in enumerate(manifests):
+        errors = found.get(index)
+        if errors is None:
+            checks.append(check_manifest(manifest, cluster_version))
+            continue
+        api_version, kind = manifest["apiVersion"], manifest["kind"]
+        name = manifest.get("metadata", {}).get("name", "?")
+        source = node_source(NODE_VALIDATED[group_of(api_version)])
+        checks.append(Check(api_version, kind, name, "custom", source, errors))
+    return checks
 
 
 def summary(checks: dict[str, list[Check]], cluster_versions: dict[str, str]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.offline.manifest_schemas import Check, check_manifest, summary
+from infra.offline.manifest_schemas import Check, check_manifests, summary
 from infra.offline.manifests import to_manifest
 from infra.offline.plan import Plan
 from infra.stack_file import STACKS, read_stack_file
@@ -27,11 +27,8 @@ class StackChecks(dict[str, list[Check]]):
         if stack not in STACKS:
             raise KeyError(stack)
         version = cluster_version(stack)
-        self[stack] = checks = [
-            check_manifest(to_manifest(r), version)
-            for r in self.plans[stack].resources
-            if r.is_kubernetes
-        ]
+        manifests = [to_manifest(r) for r in self.plans[stack].resources if r.is_kubernetes]
+        self[stack] = checks = check_manifests(manifests, version)
         return checks
 
 

@@ -11,6 +11,7 @@ from infra.offline.manifest_schemas import (
     Check,
     carried_versions,
     check_manifest,
+    check_manifests,
     close_objects,
     drop_nulls,
     schema_version,
@@ -42,7 +43,7 @@ def test_every_custom_resource_matches_its_packaged_crd_schema(manifest_checks, 
     checks = manifest_checks[stack]
     custom = {c.kind for c in checks if c.category == "custom"}
     # The program declares these; a package carries their CRDs (the summary lists the rest).
-    assert custom >= {"Certificate", "ClusterIssuer", "PrometheusRule"}
+    assert custom >= {"Certificate", "ClusterIssuer", "PrometheusRule", "Gateway", "HTTPRoute"}
     assert _failures(checks, "custom") == []
 
 
@@ -111,9 +112,35 @@ def test_a_kind_neither_served_nor_installed_fails(job, api_version, kind):
 
 
 def test_a_crd_without_a_packaged_schema_is_reported_unchecked():
-    gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {}}
-    check = check_manifest(gateway, "1.35")
+    policy = {"apiVersion": "gateway.nginx.org/v1alpha1", "kind": "RateLimitPolicy"}
+    check = check_manifest({**policy, "metadata": {}}, "1.35")
     assert (check.category, check.schema, check.errors) == ("unchecked", None, ())
+
+
+@pytest.fixture(name="route")
+def _route(plans):
+    routes = plans["prod"].of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    manifests = [to_manifest(r) for r in routes]
+    return next(m for m in manifests if "backendRefs" in m["spec"]["rules"][0])
+
+
+def test_gateway_api_objects_fail_on_wrong_types_and_ranges(route):
+    assert check_manifests([route], "1.35")[0].errors == ()
+    broken = copy.deepcopy(route)
+    broken["spec"]["rules"][0]["backendRefs"][0].update(port="8000", weight=-1)
+    broken["spec"]["hostnames"] = ["Not_A_Host"]
+    (check,) = check_manifests([broken], "1.35")
+    assert check.category == "custom" and "@kubernetes-models/gateway-api" in (check.schema or "")
+    assert any("backendRefs.0.port: must be integer" in e for e in check.errors), check.errors
+    assert any("backendRefs.0.weight: must be >= 0" in e for e in check.errors), check.errors
+    assert any(e.startswith("spec.hostnames.0: must match pattern") for e in check.errors)
+
+
+def test_a_gateway_api_kind_the_validators_lack_is_unknown():
+    (check,) = check_manifests(
+        [{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Nope", "metadata": {}}], "1.35"
+    )
+    assert check.category == "unknown" and check.errors
 
 
 @pytest.mark.parametrize(
@@ -155,7 +182,7 @@ def test_the_summary_names_unchecked_kinds_and_a_cluster_newer_than_the_schemas(
         "dev": [
             Check("v1", "ConfigMap", "a", "built-in", "Kubernetes 1.35 (kubernetes-validate)"),
             Check("cert-manager.io/v1", "Issuer", "b", "custom", "cloudcoil-models-cert-manager 1"),
-            Check("gateway.networking.k8s.io/v1", "HTTPRoute", "c", "unchecked"),
+            Check("gateway.nginx.org/v1alpha1", "RateLimitPolicy", "c", "unchecked"),
         ]
     }
     newest = carried_versions()[-1]
@@ -166,4 +193,4 @@ def test_the_summary_names_unchecked_kinds_and_a_cluster_newer_than_the_schemas(
     assert any("chart cert-manager v" in line for line in lines)
     warning = next(i for i, line in enumerate(lines) if line.startswith("WARNING: NOT"))
     assert lines[warning].endswith("(stacks dev):")
-    assert lines[warning + 1].startswith("  gateway.networking.k8s.io/v1 HTTPRoute  [Gateway API")
+    assert lines[warning + 1].startswith("  gateway.nginx.org/v1alpha1 RateLimitPolicy  [nginx")
