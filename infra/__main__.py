@@ -11,6 +11,7 @@ from infra.foundation.cluster import Cluster, ClusterArgs
 from infra.foundation.database import DATABASES, Database, DatabaseArgs
 from infra.foundation.deploy_permissions import DeployScope
 from infra.foundation.image_repositories import ImageRepositories, ImageRepositoriesArgs
+from infra.foundation.karpenter import KarpenterFoundation, KarpenterFoundationArgs
 from infra.foundation.kms import KeyAdmins
 from infra.foundation.network import Network, NetworkArgs
 from infra.foundation.object_storage import ObjectStorage, ObjectStorageArgs
@@ -21,13 +22,18 @@ from infra.foundation.workload_identity import (
 )
 from infra.platform.database_bootstrap import DatabaseBootstrap, DatabaseBootstrapArgs
 from infra.platform.gateway import EdgeGateway, EdgeGatewayArgs
+from infra.platform.karpenter import Karpenter, KarpenterArgs, default_classes
 from infra.platform.logging import Logging, LoggingArgs
 from infra.platform.monitoring import Monitoring, MonitoringArgs
+from infra.platform.monitoring.postgres_exporter import PostgresExporter, PostgresExporterArgs
 from infra.platform.monitoring.rules import RuleParams, runbook_base
 from infra.platform.namespaces import Namespaces, NamespacesArgs
 from infra.platform.operations import ClusterOperations, ClusterOperationsArgs
 from infra.platform.vault import Vault, VaultArgs
 from infra.platform.vault.values import ACTIVE_ADDRESS as VAULT_ADDRESS
+from infra.workloads.airflow import Airflow, AirflowArgs
+from infra.workloads.mlflow import Mlflow, MlflowArgs
+from infra.workloads.prediction_api import PredictionApi, PredictionApiArgs
 
 config = read_pulumi_config()
 prefix, tags = config.prefix, config.tags
@@ -138,6 +144,7 @@ images = ImageRepositories(
         dr_region=config.dr_region,
         key_admins=key_admins,
         tags=tags,
+        pull_account_ids=config.image_pull_account_ids,
     ),
 )
 identities = WorkloadIdentities(
@@ -161,9 +168,22 @@ identities = WorkloadIdentities(
         dns_zone_id=config.platform.hosted_zone_id,
     ),
 )
+karpenter_aws = KarpenterFoundation(
+    f"{prefix}-karpenter",
+    KarpenterFoundationArgs(
+        prefix=prefix,
+        cluster_name=cluster.name,
+        cluster_arn=cluster_arn,
+        region=config.region,
+        account_id=account_id,
+        node_role_arn=cluster.node_role.arn,
+        boundary_arn=ci.boundary_arn,
+        tags=tags,
+    ),
+)
 
 # Layer 2: the platform services on the cluster.
-DatabaseBootstrap(
+db_bootstrap = DatabaseBootstrap(
     f"{prefix}-db-bootstrap",
     DatabaseBootstrapArgs(
         host=database.address,
@@ -201,7 +221,7 @@ edge = EdgeGateway(
         dns01_identity=identities.associations.get("cert-manager"),
     ),
 )
-Vault(
+vault = Vault(
     f"{prefix}-vault",
     VaultArgs(
         replicas=platform.vault_replicas,
@@ -228,6 +248,20 @@ ClusterOperations(
         k8s_provider=cluster.provider,
     ),
 )
+Karpenter(
+    f"{prefix}-karpenter-nodes",
+    KarpenterArgs(
+        cluster_name=cluster.name,
+        queue_name=karpenter_aws.queue_name,
+        node_role_name=cluster.node_role.name,
+        node_security_group_id=cluster.node_security_group_id,
+        identity=karpenter_aws.association,
+        classes=default_classes(is_prod=config.is_prod),
+        replicas=2 if config.is_prod else 1,
+        k8s_provider=cluster.provider,
+        tags=tags,
+    ),
+)
 Logging(
     f"{prefix}-logging",
     LoggingArgs(
@@ -244,7 +278,7 @@ Logging(
         k8s_provider=cluster.provider,
     ),
 )
-Monitoring(
+monitoring = Monitoring(
     f"{prefix}-monitoring",
     MonitoringArgs(
         platform=platform,
@@ -256,6 +290,87 @@ Monitoring(
         ),
         namespace=namespaces.namespaces["monitoring"],
         gateway=edge.gateway,
+        k8s_provider=cluster.provider,
+    ),
+)
+PostgresExporter(
+    f"{prefix}-postgres-exporter",
+    PostgresExporterArgs(
+        host=database.address,
+        port=database.port,
+        region=config.region,
+        aws_cli_image=config.aws_cli_image,
+        security_group_ids=[database.clients_security_group_id, cluster.node_security_group_id],
+        identity=identities.associations["postgres-exporter"],
+        monitoring=monitoring,
+        database=db_bootstrap,
+        namespace=namespaces.namespaces["monitoring"],
+        k8s_provider=cluster.provider,
+    ),
+)
+
+# Layer 3: the ML workloads.
+workloads = config.workloads
+# Pods in the database's namespaces get the clients' group (RDS admits it) and the cluster's.
+database_client_groups = [database.clients_security_group_id, cluster.node_security_group_id]
+mlflow = Mlflow(
+    f"{prefix}-mlflow",
+    MlflowArgs(
+        # The training image carries mlflow[auth] and the PostgreSQL driver: CI builds and
+        # scans it, CD pins its digest, so the server needs no image of its own.
+        image=workloads.training_image,
+        aws_cli_image=config.aws_cli_image,
+        region=config.region,
+        host=platform.hosts["mlflow"],
+        vpc_cidr=config.vpc_cidr,
+        replicas=workloads.mlflow_replicas,
+        artifacts_bucket=storage.bucket_names["mlflow-artifacts"],
+        security_group_ids=database_client_groups,
+        namespace=namespaces.namespaces["mlflow"],
+        identity=identities.associations["mlflow"],
+        database=db_bootstrap,
+        vault=vault,
+        gateway=edge.gateway,
+        monitoring=monitoring,
+        k8s_provider=cluster.provider,
+    ),
+)
+airflow = Airflow(
+    f"{prefix}-airflow",
+    AirflowArgs(
+        image=workloads.airflow_image,
+        training_image=workloads.training_image,
+        aws_cli_image=config.aws_cli_image,
+        region=config.region,
+        host=platform.hosts["airflow"],
+        schedule=workloads.training_schedule,
+        replicas=workloads.airflow_replicas,
+        datasets_bucket=storage.bucket_names["datasets"],
+        signing_key_arn=identities.signing_key_arn,
+        security_group_ids=database_client_groups,
+        namespace=namespaces.namespaces["airflow"],
+        identities=[identities.associations["airflow"], identities.associations["training"]],
+        database=db_bootstrap,
+        mlflow=mlflow.server,
+        vault=vault,
+        gateway=edge.gateway,
+        monitoring=monitoring,
+        k8s_provider=cluster.provider,
+    ),
+)
+prediction_api = PredictionApi(
+    f"{prefix}-prediction-api",
+    PredictionApiArgs(
+        workloads=workloads,
+        region=config.region,
+        host=platform.hosts["api"],
+        aws_cli_image=config.aws_cli_image,
+        signing_key_arn=identities.signing_key_arn,
+        namespace=namespaces.namespaces["serving"],
+        identity=identities.associations["serving"],
+        vault=vault,
+        gateway=edge.gateway,
+        monitoring=monitoring,
         k8s_provider=cluster.provider,
     ),
 )
@@ -284,3 +399,7 @@ pulumi.export("ciPreviewRoleArn", ci.preview_role_arn)
 pulumi.export("modelSigningKeyArn", identities.signing_key_arn)
 pulumi.export("publicHosts", platform.hosts)
 pulumi.export("vaultAddress", VAULT_ADDRESS)
+pulumi.export("apiUrl", prediction_api.url)
+pulumi.export("mlflowUrl", mlflow.url)
+pulumi.export("airflowUrl", airflow.url)
+pulumi.export("grafanaUrl", f"https://{platform.hosts['grafana']}")

@@ -11,6 +11,7 @@ from infra import config_rules as rules
 from infra.config_rules import PROJECT as PROJECT
 from infra.config_rules import ConfigError as ConfigError
 from infra.platform_config import PLATFORM_KEYS, PlatformConfig, parse_platform
+from infra.workloads_config import WORKLOAD_KEYS, WorkloadsConfig, parse_workloads
 
 # Each Literal is the single list of allowed values: the parser and the types both read it.
 Environment = Literal["dev", "staging", "prod"]
@@ -61,9 +62,13 @@ class StackConfig:
     letsencrypt_email: str
     app_image: str
     training_image: str
+    # Accounts whose clusters pull this account's images: CI builds once, into staging's
+    # registry, and prod runs the same digests from there.
+    image_pull_account_ids: tuple[str, ...]
     db_client_image: str
     aws_cli_image: str
     platform: PlatformConfig
+    workloads: WorkloadsConfig
 
     @property
     def is_prod(self) -> bool:
@@ -144,10 +149,12 @@ KEYS: dict[str, tuple[str, bool]] = {
     "domain": ("string", True),
     "letsencryptEmail": ("string", True),
     "appImage": ("string", True),
+    "imagePullAccountIds": ("array", False),
     "trainingImage": ("string", True),
     "dbClientImage": ("string", True),
     "awsCliImage": ("string", True),
     **PLATFORM_KEYS,
+    **WORKLOAD_KEYS,
 }
 
 
@@ -163,6 +170,24 @@ def _nodes(prefix: str, raw: Mapping[str, Any]) -> NodeGroupConfig:
             f"{rules.key(prefix + 'NodeMax')} ({high}); got {desired}"
         )
     return NodeGroupConfig(instance_types=types, min_size=low, desired_size=desired, max_size=high)
+
+
+def _pull_accounts(value: Any, own: Any) -> tuple[str, ...]:
+    """Other 12-digit accounts, each once; this account needs no grant to its own images."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError(f"{rules.key('imagePullAccountIds')} must be a list of account ids")
+    accounts = tuple(
+        rules.matching("imagePullAccountIds", v, rules.ACCOUNT_ID, "12-digit AWS account ids")
+        for v in value
+    )
+    if len(set(accounts)) != len(accounts) or own in accounts:
+        raise ConfigError(
+            f"{rules.key('imagePullAccountIds')} must list other accounts than "
+            f"{rules.key('accountId')}, each once; got {list(accounts)}"
+        )
+    return accounts
 
 
 def _prod_safety(config: StackConfig) -> None:
@@ -295,9 +320,11 @@ def parse(raw: Mapping[str, Any], region: str | None) -> StackConfig:
         ),
         app_image=images["appImage"],
         training_image=images["trainingImage"],
+        image_pull_account_ids=_pull_accounts(raw.get("imagePullAccountIds"), raw["accountId"]),
         db_client_image=images["dbClientImage"],
         aws_cli_image=images["awsCliImage"],
         platform=parse_platform(raw, environment, raw["domain"]),
+        workloads=parse_workloads(raw, environment, images["appImage"], images["trainingImage"]),
     )
     _prod_safety(config)
     return config

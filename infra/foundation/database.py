@@ -18,6 +18,8 @@ ADMIN_USER = "mlsys_admin"
 # The instance is created with the first; DatabaseBootstrap creates the others on the cluster,
 # each owned by the application user of the same name (IAM authentication, no password).
 DATABASES = ("mlflow", "airflow")
+# A login role with pg_monitor and no database of its own: postgres-exporter signs in as it.
+MONITORING_USER = "monitoring"
 PORT = 5432
 MONITORING_INTERVAL_SECONDS = 60
 

@@ -97,6 +97,13 @@ def network_and_cluster(scope: DeployScope) -> Document:
             Sid="ThisStacksLogGroups",
         ),
         allow(["logs:DescribeLogGroups"], ["*"], Sid="ListLogGroups"),
+        # Karpenter's interruption queue and the EventBridge rules feeding it, by name.
+        allow(["sqs:*"], scope.arns("sqs", f"{cluster}-karpenter"), Sid="InterruptionQueue"),
+        allow(
+            ["events:*"],
+            scope.arns("events", f"rule/{cluster}-karpenter-*"),
+            Sid="InterruptionRules",
+        ),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from infra.foundation.iam_documents import Document, allow, document
 
@@ -35,6 +36,13 @@ SERVICE_LINKED = (
     "elasticloadbalancing.amazonaws.com",
     "autoscaling.amazonaws.com",
     "replication.ecr.amazonaws.com",
+)
+# What Karpenter's controller calls that takes no resource (instance type and price data).
+NODE_AUTOSCALER_READS = (
+    "ec2:DescribeCapacityReservations",
+    "ec2:DescribeInstanceTypeOfferings",
+    "ec2:DescribeSpotPriceHistory",
+    "pricing:GetProducts",
 )
 # EC2 reads that AWS evaluates only against "*" (no resource-level permission exists).
 EC2_DESCRIBE = (
@@ -202,7 +210,59 @@ def role_boundary(scope: DeployScope) -> Document:
             [f"arn:aws:iam::{a}:role/aws-service-role/*"],
             Sid="ServiceLinkedRolesOnly",
         ),
+        *_node_autoscaler(scope),
     )
+
+
+def _node_autoscaler(scope: DeployScope) -> list[dict[str, Any]]:
+    """Karpenter's controller: the public AMI parameters, its own queue, the instance
+    profiles of this cluster's nodes (by the tag it sets), and handing this stack's roles
+    to EC2 only (its own policy narrows that to the node role)."""
+    a, cluster = scope.account_id, scope.prefix
+    owned = f"kubernetes.io/cluster/{cluster}"
+    profiles = [f"arn:aws:iam::{a}:instance-profile/*"]
+    return [
+        allow(list(NODE_AUTOSCALER_READS), ["*"], Sid="NodeAutoscalerReads"),
+        allow(
+            ["ssm:GetParameter"],
+            ["arn:aws:ssm:*::parameter/aws/service/*"],
+            Sid="PublicAmiParameters",
+        ),
+        allow(
+            ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+            [f"arn:aws:sqs:*:{a}:{cluster}-karpenter"],
+            Sid="InterruptionQueue",
+        ),
+        allow(
+            ["iam:CreateInstanceProfile"],
+            profiles,
+            Sid="CreateThisClustersInstanceProfiles",
+            Condition={"StringEquals": {f"aws:RequestTag/{owned}": "owned"}},
+        ),
+        allow(
+            [
+                "iam:AddRoleToInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:TagInstanceProfile",
+            ],
+            profiles,
+            Sid="ThisClustersInstanceProfiles",
+            Condition={"StringEquals": {f"aws:ResourceTag/{owned}": "owned"}},
+        ),
+        # Asked before creating one, so it cannot depend on the profile's tags.
+        allow(
+            ["iam:GetInstanceProfile", "iam:ListInstanceProfiles"],
+            profiles,
+            Sid="ReadInstanceProfiles",
+        ),
+        allow(
+            ["iam:PassRole"],
+            [scope.iam("role", f"{scope.prefix}-*")],
+            Sid="PassThisStacksRolesToEc2",
+            Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        ),
+    ]
 
 
 def iam_administration(scope: DeployScope) -> Document:

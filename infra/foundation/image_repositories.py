@@ -44,6 +44,33 @@ def lifecycle_policy(keep_tagged: int = 50, untagged_days: int = 7) -> dict[str,
     }
 
 
+# What another account's nodes need to pull an image by digest, and nothing more.
+PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+
+
+def cross_account_pull_policy(account_ids: tuple[str, ...]) -> dict[str, Any]:
+    """Images are built once, here; the accounts that run them pull the same digest from here.
+
+    Pulls only: no push, tag, list or delete, so a compromised consumer cannot alter or
+    enumerate what the build account promotes.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PullByDigestFromTheRunningAccounts",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(account_ids)]},
+                "Action": list(PULL_ACTIONS),
+            }
+        ],
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class ImageRepositoriesArgs:
     prefix: str
@@ -51,6 +78,8 @@ class ImageRepositoriesArgs:
     dr_region: str | None  # every image is copied there on push
     key_admins: KeyAdmins
     tags: dict[str, str]
+    # Accounts whose clusters pull this account's images (the build registry's consumers).
+    pull_account_ids: tuple[str, ...] = ()
 
 
 def replication_rules(prefix: str, account_id: str, dr_region: str) -> dict[str, Any]:
@@ -104,6 +133,13 @@ class ImageRepositories(pulumi.ComponentResource):
                 policy=json.dumps(lifecycle_policy()),
                 opts=pulumi.ResourceOptions(parent=repo),
             )
+            if args.pull_account_ids:
+                aws.ecr.RepositoryPolicy(
+                    f"{name}-{image}-pull",
+                    repository=repo.name,
+                    policy=json.dumps(cross_account_pull_policy(args.pull_account_ids)),
+                    opts=pulumi.ResourceOptions(parent=repo),
+                )
             self.repository_urls[image] = repo.repository_url
             self.repository_arns[image] = repo.arn
         if args.dr_region:

@@ -23,6 +23,8 @@ AIRFLOW = ServiceAccountRef("airflow", "airflow")
 CERT_MANAGER = ServiceAccountRef("cert-manager", "cert-manager")
 # Platform: the Job that creates the application databases and users.
 DB_BOOTSTRAP = ServiceAccountRef("platform-db", "db-bootstrap")
+# Platform: postgres-exporter signs in to RDS as the read-only monitoring user (IAM auth).
+POSTGRES_EXPORTER = ServiceAccountRef("monitoring", "postgres-exporter")
 # Managed add-ons: EKS installs these service accounts; the cluster's add-on table binds them.
 VPC_CNI = ServiceAccountRef("kube-system", "aws-node")
 EBS_CSI = ServiceAccountRef("kube-system", "ebs-csi-controller-sa")

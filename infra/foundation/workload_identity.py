@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from infra.foundation import iam_documents as iam
 from infra.foundation import service_accounts as accounts
+from infra.foundation.database import MONITORING_USER
 from infra.foundation.kms import KeyAdmins, customer_key, signing_key
 from infra.foundation.service_accounts import ServiceAccountRef
 from infra.renames import with_former_type
@@ -51,6 +52,7 @@ WORKLOADS: dict[str, ServiceAccountRef] = {
     "vault": accounts.VAULT,
     "airflow": accounts.AIRFLOW,
     "db-bootstrap": accounts.DB_BOOTSTRAP,
+    "postgres-exporter": accounts.POSTGRES_EXPORTER,
 }
 
 
@@ -120,11 +122,15 @@ class WorkloadIdentities(pulumi.ComponentResource):
                     iam.rds_connect(region, account, a[2], "mlflow"),
                 )
             ),
+            # The pipeline's work folders and dataset snapshots are prefixes of the datasets
+            # bucket (infra/workloads/airflow_values.py sets them on the DAG).
             "training": pulumi.Output.all(
                 b["datasets"], b["mlflow-artifacts"], key, model_key
             ).apply(
                 lambda a: iam.document(
                     *iam.bucket_read(a[0], a[2]),
+                    *iam.bucket_write(a[0], a[2], "training-work/*"),
+                    *iam.bucket_write(a[0], a[2], "snapshots/*"),
                     *iam.bucket_write(a[1], a[2]),
                     iam.allow(["kms:GetPublicKey", "kms:Sign"], [a[3]]),
                 )
@@ -139,11 +145,19 @@ class WorkloadIdentities(pulumi.ComponentResource):
                 lambda a: iam.velero(a[0], a[1], region, account)
             ),
             "vault": vault_key.apply(iam.kms_use),
-            "airflow": pulumi.Output.from_input(db.resource_id).apply(
-                lambda rid: iam.document(iam.rds_connect(region, account, rid, "airflow"))
+            # Task logs go to their own prefix of the datasets bucket.
+            "airflow": pulumi.Output.all(db.resource_id, b["datasets"], key).apply(
+                lambda a: iam.document(
+                    iam.rds_connect(region, account, a[0], "airflow"),
+                    *iam.bucket_write(a[1], a[2], "airflow-logs/*"),
+                )
             ),
             "db-bootstrap": pulumi.Output.all(db.secret_arn, db.key_arn).apply(
                 lambda a: iam.secret_read(a[0], a[1])
+            ),
+            # Only the monitoring user, whose one extra right in PostgreSQL is pg_monitor.
+            "postgres-exporter": pulumi.Output.from_input(db.resource_id).apply(
+                lambda rid: iam.document(iam.rds_connect(region, account, rid, MONITORING_USER))
             ),
         }
         if args.dns_zone_id:

@@ -49,6 +49,8 @@ CRD_CHARTS: dict[str, str] = {
 # of these groups and not built into Kubernetes fails the check: a new operator's group is
 # added here on purpose, and a mistyped built-in group is never waved through as "custom".
 UNCHECKED_GROUPS: dict[str, str] = {
+    "karpenter.sh": "karpenter chart",
+    "karpenter.k8s.aws": "karpenter chart",
     "gateway.nginx.org": "nginx-gateway-fabric chart",
     "secrets.hashicorp.com": "vault-secrets-operator chart",
     "elasticsearch.k8s.elastic.co": "eck-operator chart",

@@ -10,6 +10,8 @@ from infra.offline.plan import Plan, Resource
 # Pulumi type token -> the Terraform resource type the AWS provider bridges. Every AWS type
 # the program declares must be here (a test says so), or checkov would not see it.
 TERRAFORM_TYPES: dict[str, str] = {
+    "aws:cloudwatch/eventRule:EventRule": "aws_cloudwatch_event_rule",
+    "aws:cloudwatch/eventTarget:EventTarget": "aws_cloudwatch_event_target",
     "aws:cloudwatch/logGroup:LogGroup": "aws_cloudwatch_log_group",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "aws_default_security_group",
     "aws:ec2/eip:Eip": "aws_eip",
@@ -28,6 +30,7 @@ TERRAFORM_TYPES: dict[str, str] = {
         "aws_ecr_replication_configuration"
     ),
     "aws:ecr/repository:Repository": "aws_ecr_repository",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "aws_ecr_repository_policy",
     "aws:eks/accessEntry:AccessEntry": "aws_eks_access_entry",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "aws_eks_access_policy_association",
     "aws:eks/addon:Addon": "aws_eks_addon",
@@ -64,6 +67,8 @@ TERRAFORM_TYPES: dict[str, str] = {
         "aws_s3_bucket_server_side_encryption_configuration"
     ),
     "aws:s3/bucketVersioning:BucketVersioning": "aws_s3_bucket_versioning",
+    "aws:sqs/queue:Queue": "aws_sqs_queue",
+    "aws:sqs/queuePolicy:QueuePolicy": "aws_sqs_queue_policy",
 }
 # Pulumi names repeated blocks in the plural; Terraform names the block once.
 BLOCK_NAMES = {

@@ -79,6 +79,25 @@ CHARTS: dict[str, Chart] = {
         # A DaemonSet rolls node by node.
         timeout_seconds=900,
     ),
+    "airflow": Chart(
+        name="airflow",
+        repository="https://airflow.apache.org",
+        version="1.22.0",  # run with Airflow 3.3.2 (airflowVersion in its values)
+        # The migration Job runs before the components turn ready, each on a fresh pod.
+        timeout_seconds=1200,
+    ),
+    "prometheus-postgres-exporter": Chart(
+        name="prometheus-postgres-exporter",
+        repository="https://prometheus-community.github.io/helm-charts",
+        version="7.3.0",  # postgres_exporter 0.18.1
+        timeout_seconds=300,
+    ),
+    "karpenter": Chart(
+        name="karpenter",
+        repository="oci://public.ecr.aws/karpenter",
+        version="1.8.3",  # installs the NodePool, NodeClaim and EC2NodeClass CRDs
+        timeout_seconds=600,
+    ),
 }
 # Gateway API ships its CRDs as a release manifest, not a chart; pinned beside the charts.
 GATEWAY_API_VERSION = "v1.3.0"

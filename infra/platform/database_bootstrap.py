@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.foundation.database import MONITORING_USER
 from infra.foundation.service_accounts import DB_BOOTSTRAP
 from infra.renames import former_child_urn
 
@@ -39,12 +40,25 @@ class DatabaseBootstrapArgs:
     server: pulumi.Resource  # the Job waits until the database server exists
     k8s_provider: k8s.Provider
     former_parent: str | None = None  # the Database component's name, for URN aliases
+    monitoring_user: str | None = MONITORING_USER  # postgres-exporter's role; None: none
 
 
-def bootstrap_sql(databases: tuple[str, ...]) -> str:
+def monitoring_sql(user: str) -> list[str]:
+    """A login role that authenticates with IAM and may read statistics (pg_monitor) only:
+    no database of its own, no grant on the apps' databases, so it sees no table data."""
+    return [
+        f"SELECT 'CREATE ROLE {user} LOGIN' WHERE NOT EXISTS "  # noqa: S608
+        f"(SELECT FROM pg_roles WHERE rolname = '{user}')\\gexec",
+        f"GRANT rds_iam TO {user};",
+        f"GRANT pg_monitor TO {user};",
+    ]
+
+
+def bootstrap_sql(databases: tuple[str, ...], monitoring_user: str | None = None) -> str:
     """Idempotent: per app a login role that authenticates with IAM, owning its database,
-    which nobody else may connect to. Safe to re-run on every deploy."""
-    statements: list[str] = []
+    which nobody else may connect to; and the exporter's monitoring role. Safe to re-run on
+    every deploy."""
+    statements: list[str] = monitoring_sql(monitoring_user) if monitoring_user else []
     for db in databases:
         # Names are our constants, never input: nothing here can be injected.
         statements += [
@@ -176,6 +190,7 @@ def build_create_databases_job(
     admin_user: str,
     admin_secret_arn: str,
     databases: tuple[str, ...],
+    monitoring_user: str | None = MONITORING_USER,
 ) -> dict[str, Any]:
     """A restricted-PSS Job: fetch the secret to a memory volume, then psql with verify-full."""
     fetch = _hardened(
@@ -198,7 +213,7 @@ def build_create_databases_job(
             {"name": "PGUSER", "value": admin_user},
             {"name": "PGSSLMODE", "value": "verify-full"},
             {"name": "PGSSLROOTCERT", "value": CA_BUNDLE_FILE},
-            {"name": "BOOTSTRAP_SQL", "value": bootstrap_sql(databases)},
+            {"name": "BOOTSTRAP_SQL", "value": bootstrap_sql(databases, monitoring_user)},
         ],
     )
     return {
@@ -279,6 +294,7 @@ class DatabaseBootstrap(pulumi.ComponentResource):
                 admin_user=args.admin_user,
                 admin_secret_arn=a[1],
                 databases=args.databases,
+                monitoring_user=args.monitoring_user,
             )["spec"]
         )
         k8s.batch.v1.Job(

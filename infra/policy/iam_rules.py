@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from infra.foundation.deploy_permissions import AWS_MANAGED_POLICIES, EC2_DESCRIBE
+from infra.foundation.iam_delegation import NODE_AUTOSCALER_READS
 from infra.policy.values import UNKNOWN, get, items, statements
 
 Props = Any
@@ -19,6 +20,7 @@ Props = Any
 NO_RESOURCE_ACTIONS = frozenset(
     {
         *EC2_DESCRIBE,
+        *NODE_AUTOSCALER_READS,
         "ecr:DescribeRegistry",
         "ecr:GetAuthorizationToken",
         "ecr:PutReplicationConfiguration",

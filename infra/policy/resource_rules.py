@@ -20,9 +20,11 @@ EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
 # added to the program later is checked without anyone remembering to list it.
 UNTAGGABLE = frozenset(
     {
+        "aws:cloudwatch/eventTarget:EventTarget",
         "aws:ec2/routeTableAssociation:RouteTableAssociation",
         "aws:ecr/lifecyclePolicy:LifecyclePolicy",
         "aws:ecr/replicationConfiguration:ReplicationConfiguration",
+        "aws:ecr/repositoryPolicy:RepositoryPolicy",
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
         "aws:iam/policyAttachment:PolicyAttachment",
         "aws:iam/rolePolicy:RolePolicy",
@@ -38,6 +40,7 @@ UNTAGGABLE = frozenset(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketVersioning:BucketVersioning",
         "aws:secretsmanager/secretVersion:SecretVersion",
+        "aws:sqs/queuePolicy:QueuePolicy",
     }
 )
 

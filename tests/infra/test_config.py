@@ -200,3 +200,23 @@ def test_a_hosted_zone_switches_certificates_to_dns01():
     assert _parse("dev").platform.hosted_zone_id is None
     with pytest.raises(ConfigError, match="mlsys:hostedZoneId"):
         _parse("dev", hostedZoneId="example.com")
+
+
+def test_only_staging_lets_another_account_pull_its_images():
+    assert _parse("staging").image_pull_account_ids == ("777788889999",)
+    assert _parse("prod").image_pull_account_ids == ()
+    assert _parse("dev").image_pull_account_ids == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("777788889999", "must be a list"),
+        (["7777"], "12-digit AWS account ids"),
+        (["777788889999", "777788889999"], "each once"),
+        (["444455556666"], "other accounts than mlsys:accountId"),
+    ],
+)
+def test_image_pull_accounts_are_other_real_accounts(value, message):
+    with pytest.raises(ConfigError, match=message):
+        _parse("staging", imagePullAccountIds=value)

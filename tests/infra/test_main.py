@@ -30,6 +30,12 @@ COMPONENTS = {
     "mlsys:platform:Vault": None,
     "mlsys:platform:ClusterOperations": None,
     "mlsys:platform:Logging": None,
+    "mlsys:workloads:Mlflow": None,
+    "mlsys:workloads:Airflow": None,
+    "mlsys:workloads:PredictionApi": None,
+    "mlsys:foundation:KarpenterFoundation": None,
+    "mlsys:platform:Karpenter": None,
+    "mlsys:platform:PostgresExporter": None,
 }
 
 
@@ -52,6 +58,7 @@ def test_exactly_the_documented_outputs_and_secrets_stay_secret(plans, stack):
         "vault",
         "airflow",
         "db-bootstrap",
+        "postgres-exporter",
         *(["cert-manager"] if stack == "prod" else []),
     }
 
@@ -109,7 +116,7 @@ def test_renamed_components_alias_their_former_type(plans):
             assert resource.aliases == ([f"type={former}"] if former else []), resource.type
 
 
-def test_only_the_platform_layer_talks_to_kubernetes_besides_the_cluster(plans):
+def test_only_the_cluster_layers_talk_to_kubernetes_besides_the_cluster(plans):
     plan = plans["prod"]
     components = _components(plan)
     parents = {r.urn: r.parent for r in plan.resources}
@@ -120,6 +127,6 @@ def test_only_the_platform_layer_talks_to_kubernetes_besides_the_cluster(plans):
         while owner not in components:
             owner = parents[owner]
         assert components[owner] == "mlsys:foundation:Cluster" or components[owner].startswith(
-            "mlsys:platform:"
+            ("mlsys:platform:", "mlsys:workloads:")
         )
         assert resource.provider and "::mlsys-prod-cluster-k8s::" in resource.provider

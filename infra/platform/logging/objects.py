@@ -14,6 +14,8 @@ from infra.platform.logging.values import (
     ES_USER_SECRET,
     INDEX_PREFIX,
     NAMESPACE,
+    WRITER_ROLE,
+    WRITER_SECRET,
 )
 
 STACK_VERSION = "8.19.0"  # Elasticsearch and Kibana move together
@@ -29,6 +31,8 @@ def build_elasticsearch(*, nodes: int, volume_gb: int) -> dict[str, Any]:
         "metadata": {"name": CLUSTER, "namespace": NAMESPACE},
         "spec": {
             "version": STACK_VERSION,
+            # Fluent Bit's writer: a file realm user from the Vault-delivered Secret.
+            "auth": {"fileRealm": [{"secretName": WRITER_SECRET}]},
             "nodeSets": [
                 {
                     "name": "default",
@@ -106,19 +110,33 @@ def build_index_template(replicas: int) -> dict[str, Any]:
     }
 
 
+def build_writer_role() -> dict[str, Any]:
+    """What Fluent Bit needs and no more: append documents to, and create, its daily indices.
+    No cluster privilege: the template and ILM policy are this Job's, applied as elastic."""
+    return {
+        "cluster": [],
+        "indices": [{"names": [f"{INDEX_PREFIX}-*"], "privileges": ["create_doc", "create_index"]}],
+    }
+
+
 def lifecycle_script(*, retention_days: int, index_replicas: int) -> str:
-    """Idempotent: two PUTs of the full desired state; curl retries until Elasticsearch is up."""
+    """Idempotent: PUTs of the full desired state; curl retries until Elasticsearch is up.
+
+    The writer role is a native role (the role API), so no Secret holds its definition; the
+    file realm user in the Vault-delivered Secret names it."""
     curl = (
         'curl -fsS --retry 60 --retry-all-errors --retry-delay 10 --cacert "$CA" '
         '-u "elastic:$(cat /es-user/elastic)" -H "Content-Type: application/json" -X PUT'
     )
     policy = json.dumps(build_ilm_policy(retention_days), sort_keys=True)
     template = json.dumps(build_index_template(index_replicas), sort_keys=True)
+    role = json.dumps(build_writer_role(), sort_keys=True)
     return (
         "set -eu\n"
         f"CA={CA_DIR}/ca.crt\n"
         f"{curl} {ES_URL}/_ilm/policy/{ILM_POLICY} -d '{policy}'\n"
         f"{curl} {ES_URL}/_index_template/{ILM_POLICY} -d '{template}'\n"
+        f"{curl} {ES_URL}/_security/role/{WRITER_ROLE} -d '{role}'\n"
     )
 
 

@@ -10,6 +10,10 @@ ES_SERVICE = f"{CLUSTER}-es-http"  # <name>-es-http, TLS with ECK's own CA
 ES_URL = f"https://{ES_SERVICE}.{NAMESPACE}.svc:9200"
 ES_CA_SECRET = f"{CLUSTER}-es-http-certs-public"
 ES_USER_SECRET = f"{CLUSTER}-es-elastic-user"
+# Fluent Bit's own login: a file realm user ECK reads from this basic-auth Secret, which
+# Vault Secrets Operator delivers (docs/runbooks/vault.md), with only WRITER_ROLE.
+WRITER_SECRET = "fluent-bit-es-user"  # noqa: S105 - a Secret's name
+WRITER_ROLE = "fluent-bit-writer"
 INDEX_PREFIX = "kube"  # daily indices kube-YYYY.MM.DD; clear of the built-in logs-*-* streams
 CA_DIR = "/es-ca"
 
@@ -68,8 +72,10 @@ def build_fluent_bit_config() -> dict[str, str]:
             "    Match kube.*\n"
             f"    Host {ES_SERVICE}.{NAMESPACE}.svc\n"
             "    Port 9200\n"
-            "    HTTP_User elastic\n"
+            "    HTTP_User ${ES_USER}\n"
             "    HTTP_Passwd ${ES_PASSWORD}\n"
+            # Append only: the writer role grants create_doc, never index (overwrite).
+            "    Write_Operation create\n"
             "    tls On\n"
             "    tls.verify On\n"
             f"    tls.ca_file {CA_DIR}/ca.crt\n"
@@ -91,9 +97,10 @@ def build_fluent_bit_values() -> dict[str, Any]:
         "tolerations": [{"operator": "Exists"}],
         "env": [
             {
-                "name": "ES_PASSWORD",
-                "valueFrom": {"secretKeyRef": {"name": ES_USER_SECRET, "key": "elastic"}},
+                "name": env,
+                "valueFrom": {"secretKeyRef": {"name": WRITER_SECRET, "key": key}},
             }
+            for env, key in (("ES_USER", "username"), ("ES_PASSWORD", "password"))
         ],
         "extraVolumes": [{"name": "es-ca", "secret": {"secretName": ES_CA_SECRET}}],
         "extraVolumeMounts": [{"name": "es-ca", "mountPath": CA_DIR, "readOnly": True}],

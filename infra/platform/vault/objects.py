@@ -39,6 +39,7 @@ class Delivery:
     secret: str  # the Kubernetes Secret's name
     kv_path: str  # under the role's prefix
     restart: tuple[str, str] | None = None  # (kind, name) to roll when the secret changes
+    secret_type: str | None = None  # the Kubernetes Secret's type; None: Opaque
 
 
 DELIVERIES: tuple[Delivery, ...] = (
@@ -47,6 +48,14 @@ DELIVERIES: tuple[Delivery, ...] = (
     Delivery("serving", "api-key-hashes", "api-keys"),
     Delivery("grafana", "grafana-admin", "admin", ("Deployment", "kube-prometheus-stack-grafana")),
     Delivery("alertmanager", "alertmanager-receivers", "receivers"),
+    # ECK reads a basic-auth Secret as a file realm user (username, password, roles).
+    Delivery(
+        "fluent-bit",
+        "fluent-bit-es-user",
+        "fluent-bit",
+        ("DaemonSet", "fluent-bit"),
+        "kubernetes.io/basic-auth",
+    ),
 )
 
 
@@ -144,6 +153,8 @@ def build_static_secret(delivery: Delivery) -> dict[str, Any]:
         "refreshAfter": "5m",
         "destination": {"name": delivery.secret, "create": True},
     }
+    if delivery.secret_type:
+        spec["destination"]["type"] = delivery.secret_type
     if delivery.restart:
         kind, name = delivery.restart
         spec["rolloutRestartTargets"] = [{"kind": kind, "name": name}]

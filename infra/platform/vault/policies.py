@@ -38,6 +38,9 @@ ROLES: dict[str, Role] = {
     "alertmanager": Role(
         "monitoring", "vault-alertmanager", "alertmanager", "receiver webhook URLs"
     ),
+    "fluent-bit": Role(
+        "logging", "vault-fluent-bit", "logging", "Fluent Bit's Elasticsearch writer login"
+    ),
 }
 # The Job that applies this configuration logs in with this role on every deploy.
 CONFIGURER_ROLE = Role(NAMESPACE, "vault-configurer", "", "applies auth, policies and roles")

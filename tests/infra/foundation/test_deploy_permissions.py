@@ -146,9 +146,61 @@ def test_the_same_check_sees_a_leak():
         assert any(_allows(s, arn, tags) for d in documents for s in d["Statement"])
 
 
-def test_the_boundary_grants_no_iam_beyond_service_linked_roles():
-    actions = {a for s in role_boundary(PROD)["Statement"] for a in s["Action"]}
-    assert {a for a in actions if a.startswith("iam:")} == {"iam:CreateServiceLinkedRole"}
+def test_the_boundary_grants_no_iam_beyond_service_linked_roles_and_node_profiles():
+    """Karpenter needs instance profiles for its nodes and to hand them the node role; no
+    role inside the boundary can create or change a role or a policy."""
+    statements = role_boundary(PROD)["Statement"]
+    actions = {a for s in statements for a in s["Action"]}
+    assert {a for a in actions if a.startswith("iam:")} == {
+        "iam:CreateServiceLinkedRole",
+        "iam:ListInstanceProfiles",
+        "iam:GetInstanceProfile",
+        "iam:CreateInstanceProfile",
+        "iam:TagInstanceProfile",
+        "iam:AddRoleToInstanceProfile",
+        "iam:RemoveRoleFromInstanceProfile",
+        "iam:DeleteInstanceProfile",
+        "iam:PassRole",
+    }
+    owned = "kubernetes.io/cluster/mlsys-prod"
+    for statement in statements:
+        writes = [
+            a
+            for a in statement["Action"]
+            if a.startswith("iam:") and not a.startswith(("iam:Get", "iam:List"))
+        ]
+        if not writes or writes == ["iam:CreateServiceLinkedRole"]:
+            continue
+        if writes == ["iam:PassRole"]:
+            assert statement["Resource"] == ["arn:aws:iam::777788889999:role/mlsys-prod-*"]
+            assert statement["Condition"] == {
+                "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}
+            }
+            continue
+        assert statement["Resource"] == ["arn:aws:iam::777788889999:instance-profile/*"]
+        (tags,) = statement["Condition"].values()
+        assert tags in ({f"aws:RequestTag/{owned}": "owned"}, {f"aws:ResourceTag/{owned}": "owned"})
+
+
+def test_the_node_autoscaler_reaches_only_this_stacks_queue_and_rules():
+    network = deploy_documents(PROD)["network-cluster"]
+    queue = _statements(network, "InterruptionQueue")
+    assert queue["Resource"] == [
+        "arn:aws:sqs:eu-west-1:777788889999:mlsys-prod-karpenter",
+        "arn:aws:sqs:eu-central-1:777788889999:mlsys-prod-karpenter",
+    ]
+    rules = _statements(network, "InterruptionRules")
+    assert all(r.endswith(":rule/mlsys-prod-karpenter-*") for r in rules["Resource"])
+    boundary = _statements(role_boundary(PROD), "InterruptionQueue")
+    assert boundary["Action"] == ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
+    assert boundary["Resource"] == ["arn:aws:sqs:*:777788889999:mlsys-prod-karpenter"]
+    # The deploy role still creates no instance profile: Karpenter makes its own.
+    deploy_actions = {
+        a for d in deploy_documents(PROD).values() for s in d["Statement"] for a in s["Action"]
+    }
+    assert not any(
+        "InstanceProfile" in a for a in deploy_actions if a != "iam:ListInstanceProfilesForRole"
+    )
 
 
 def test_the_boundary_allows_dns_challenges_but_no_zone_or_domain_changes():

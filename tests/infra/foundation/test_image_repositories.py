@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.foundation.image_repositories import IMAGES, lifecycle_policy
+from infra.foundation.image_repositories import IMAGES, cross_account_pull_policy, lifecycle_policy
 from infra.stack_file import STACKS
 
 
@@ -45,3 +45,29 @@ def test_images_replicate_to_the_dr_region_in_prod_only(plans, stack):
             }
         ]
     }
+
+
+def test_other_accounts_may_pull_by_digest_and_nothing_else():
+    (statement,) = cross_account_pull_policy(("777788889999", "123456789012"))["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {
+        "AWS": ["arn:aws:iam::123456789012:root", "arn:aws:iam::777788889999:root"]
+    }
+    assert sorted(statement["Action"]) == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_prod_pulls_the_digests_ci_pushed_to_staging(plans, stack):
+    policies = plans[stack].of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")
+    if stack != "staging":
+        assert policies == []
+        return
+    assert sorted(p.inputs["repository"] for p in policies) == [
+        f"mlsys-staging-{i}" for i in sorted(IMAGES)
+    ]
+    for policy in policies:
+        assert json.loads(policy.inputs["policy"]) == cross_account_pull_policy(("777788889999",))

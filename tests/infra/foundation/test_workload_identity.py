@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from infra.foundation import service_accounts as accounts
+from infra.foundation.database import MONITORING_USER
+from infra.foundation.karpenter import KARPENTER
 from infra.foundation.workload_identity import WORKLOADS
 
 
@@ -14,6 +16,8 @@ def test_each_workload_service_account_gets_one_association(plans):
         for a in plans["prod"].of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     }
     expected = {(ref.namespace, ref.service_account) for ref in WORKLOADS.values()}
+    # Karpenter's controller role lives with its own foundation component.
+    expected.add((KARPENTER.namespace, KARPENTER.service_account))
     # prod's stack file sets mlsys:hostedZoneId: cert-manager gets its DNS-01 role there.
     cert_manager = accounts.CERT_MANAGER
     assert associations == expected | {(cert_manager.namespace, cert_manager.service_account)}
@@ -42,7 +46,10 @@ def test_app_users_connect_with_iam_and_the_bootstrap_reads_only_the_secret(plan
     }
     assert [r.rsplit("/", 1)[1] for r in connects["mlflow"]] == ["mlflow"]
     assert [r.rsplit("/", 1)[1] for r in connects["airflow"]] == ["airflow"]
-    assert all(not v for k, v in connects.items() if k not in ("mlflow", "airflow"))
+    # postgres-exporter signs in as the read-only monitoring user, never as an app.
+    assert [r.rsplit("/", 1)[1] for r in connects["postgres-exporter"]] == [MONITORING_USER]
+    signing_in = ("mlflow", "airflow", "postgres-exporter")
+    assert all(not v for k, v in connects.items() if k not in signing_in)
     bootstrap = policies["db-bootstrap"]["Statement"]
     assert bootstrap[0]["Resource"] == [plan.outputs["databaseSecretArn"]]
     assert {a for s in bootstrap for a in s["Action"]} == {

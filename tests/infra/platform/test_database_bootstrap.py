@@ -106,9 +106,14 @@ def test_the_plan_creates_the_bootstrap_with_the_clusters_provider(plans):
         "mlsys-prod-db-postgres",
     } <= waits_for
     assert plan.of_type("kubernetes:core/v1:Secret") == []
-    groups = plan.one("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy")
+    # MLflow, Airflow and the exporter add the same policy to their namespaces: each admits
+    # the clients' group.
+    policies = plan.of_type("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy")
+    namespaces = {p.inputs["metadata"]["namespace"] for p in policies}
+    assert namespaces == {NAMESPACE, "mlflow", "airflow", "monitoring"}
     clients = plan.named("mlsys-prod-db-clients-sg")
-    assert groups.inputs["spec"]["securityGroups"]["groupIds"][0] == clients.id
+    for policy in policies:
+        assert policy.inputs["spec"]["securityGroups"]["groupIds"][0] == clients.id
 
 
 def test_moved_objects_keep_their_deployed_urns(plans):
@@ -130,6 +135,7 @@ def test_bootstrap_sql_runs_twice_on_real_postgres():
     """Users own their database, nobody else may connect; the second run is a no-op."""
     require_postgres()
     names = (f"mlsys_t_{uuid.uuid4().hex[:8]}", f"mlsys_t_{uuid.uuid4().hex[:8]}")
+    monitor = f"mlsys_m_{uuid.uuid4().hex[:8]}"
     env = {
         "PGHOST": PG["host"],
         "PGPORT": str(PG["port"]),
@@ -155,7 +161,7 @@ def test_bootstrap_sql_runs_twice_on_real_postgres():
     )
     try:
         for _ in range(2):
-            psql(bootstrap_sql(names))
+            psql(bootstrap_sql(names, monitor))
         owners = psql(
             "SELECT datname || '=' || pg_get_userbyid(datdba) FROM pg_database "  # noqa: S608
             f"WHERE datname IN ('{names[0]}', '{names[1]}')"
@@ -163,6 +169,13 @@ def test_bootstrap_sql_runs_twice_on_real_postgres():
         assert sorted(owners) == sorted(f"{n}={n}" for n in names)
         can = psql(f"SELECT has_database_privilege('{names[0]}', '{names[1]}', 'CONNECT')")
         assert can.strip() == "f"
+        # The exporter's role reads statistics and may not connect to an app's database.
+        monitoring = psql(
+            f"SELECT pg_has_role('{monitor}', 'pg_monitor', 'MEMBER'), "
+            f"has_database_privilege('{monitor}', '{names[0]}', 'CONNECT')"
+        )
+        assert monitoring.strip() == "t|f"
     finally:
         for name in names:
             psql(f'DROP DATABASE IF EXISTS "{name}";\nDROP ROLE IF EXISTS "{name}";\n')
+        psql(f'DROP ROLE IF EXISTS "{monitor}";\n')

@@ -12,6 +12,8 @@ from infra.platform.logging.values import (
     ES_CA_SECRET,
     INDEX_PREFIX,
     NAMESPACE,
+    WRITER_ROLE,
+    WRITER_SECRET,
     build_eck_operator_values,
     build_fluent_bit_config,
     build_fluent_bit_values,
@@ -53,10 +55,9 @@ def test_fluent_bit_parses_json_container_logs_and_ships_over_verified_tls():
     out = config["outputs"]
     assert "Name es" in out and "tls.verify On" in out
     assert f"Logstash_Prefix {INDEX_PREFIX}" in out
-    # The password comes from ECK's Secret through the environment, never from values.
-    assert "HTTP_Passwd ${ES_PASSWORD}" in out
+    # The login comes from the Vault-delivered Secret through the environment.
+    assert "HTTP_User ${ES_USER}" in out and "HTTP_Passwd ${ES_PASSWORD}" in out
     values = build_fluent_bit_values()
-    assert values["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "logs-es-elastic-user"
     assert values["extraVolumes"][0]["secret"]["secretName"] == ES_CA_SECRET
     assert values["tolerations"] == [{"operator": "Exists"}]
 
@@ -91,7 +92,11 @@ def test_lifecycle_job_puts_both_documents_and_changes_name_with_retention():
     job = obj.build_lifecycle_job(IMAGE, retention_days=30, index_replicas=1)
     script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
     bodies = [json.loads(b) for b in re.findall(r"-d '([^']+)'", script)]
-    assert bodies == [obj.build_ilm_policy(30), obj.build_index_template(1)]
+    assert bodies == [
+        obj.build_ilm_policy(30),
+        obj.build_index_template(1),
+        obj.build_writer_role(),
+    ]
     assert "--cacert" in script and "-k " not in script
     other = obj.build_lifecycle_job(IMAGE, retention_days=7, index_replicas=1)
     assert other["metadata"]["name"] != job["metadata"]["name"]
@@ -117,6 +122,41 @@ def test_lifecycle_script_sends_each_body_intact_to_elasticsearch(tmp_path):
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(tmp_path / "calls")}
     subprocess.run(["sh", "-ec", script], env=env, check=True, timeout=20)
     calls = [line.split(" ", 1) for line in (tmp_path / "calls").read_text().splitlines()]
-    assert [url.rsplit("/", 2)[-2] for url, _ in calls] == ["policy", "_index_template"]
+    assert [url.rsplit("/", 2)[-2] for url, _ in calls] == ["policy", "_index_template", "role"]
     assert json.loads(calls[0][1]) == obj.build_ilm_policy(9)
     assert json.loads(calls[1][1]) == obj.build_index_template(0)
+    assert calls[2][0].endswith(f"/_security/role/{WRITER_ROLE}")
+    assert json.loads(calls[2][1]) == obj.build_writer_role()
+
+
+def test_fluent_bit_signs_in_as_its_writer_never_as_elastic():
+    values = build_fluent_bit_values()
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in values["env"]}
+    assert refs == {
+        "ES_USER": {"name": WRITER_SECRET, "key": "username"},
+        "ES_PASSWORD": {"name": WRITER_SECRET, "key": "password"},
+    }
+    assert "elastic" not in json.dumps(values["env"])
+    assert "HTTP_User elastic" not in build_fluent_bit_config()["outputs"]
+    assert "Write_Operation create" in build_fluent_bit_config()["outputs"]
+
+
+def test_the_writer_may_only_create_its_own_indices_and_documents():
+    role = obj.build_writer_role()
+    assert role["cluster"] == []
+    (indices,) = role["indices"]
+    assert indices["names"] == [f"{INDEX_PREFIX}-*"]
+    assert set(indices["privileges"]) == {"create_doc", "create_index"}
+    spec = obj.build_elasticsearch(nodes=1, volume_gb=10)["spec"]
+    assert spec["auth"] == {"fileRealm": [{"secretName": WRITER_SECRET}]}
+
+
+def test_vault_delivers_the_writer_as_a_basic_auth_secret_that_restarts_fluent_bit():
+    from infra.platform.vault.objects import DELIVERIES, build_static_secret
+    from infra.platform.vault.policies import ROLES
+
+    (delivery,) = [d for d in DELIVERIES if d.secret == WRITER_SECRET]
+    secret = build_static_secret(delivery)
+    assert secret["metadata"]["namespace"] == NAMESPACE == ROLES[delivery.role].namespace
+    assert secret["spec"]["destination"]["type"] == "kubernetes.io/basic-auth"
+    assert secret["spec"]["rolloutRestartTargets"] == [{"kind": "DaemonSet", "name": "fluent-bit"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra.platform.logging.values import WRITER_SECRET
 from infra.platform.monitoring.values import GRAFANA_ADMIN_SECRET, RECEIVERS_SECRET
 from infra.platform.vault import objects as obj
 from infra.platform.vault.policies import ROLES, build_configure_script
@@ -29,6 +30,7 @@ def test_each_workload_gets_what_it_needs_in_its_own_namespace():
         ("serving", "api-key-hashes"),
         ("monitoring", GRAFANA_ADMIN_SECRET),
         ("monitoring", RECEIVERS_SECRET),
+        ("logging", WRITER_SECRET),
     }
 
 
@@ -39,7 +41,9 @@ def test_static_secrets_read_kv_v2_under_their_roles_prefix_with_their_roles_aut
         assert role.namespace == secret["metadata"]["namespace"]
         assert spec["type"] == "kv-v2" and spec["mount"] == "mlsys"
         assert spec["path"].startswith(f"{role.kv_prefix}/")
-        assert spec["destination"] == {"name": secret["metadata"]["name"], "create": True}
+        destination = {"name": secret["metadata"]["name"], "create": True}
+        assert spec["destination"].items() >= destination.items()
+        assert set(spec["destination"]) <= {"name", "create", "type"}
 
 
 def test_grafana_restarts_when_its_admin_password_changes():
