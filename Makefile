@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export MLSYS_HOME ?= $(CURDIR)/.mlsys
 
-.PHONY: help install lock lint format typecheck test test-fast docs-tools demo train serve bench plan plan-diff clean
+.PHONY: help install lock lint format typecheck test test-fast docs-tools demo train serve bench bench-abuse plan plan-diff clean
 
 help:
 	@echo "make demo       train, promote and serve the model on http://$(HOST):$(PORT)"
@@ -17,6 +17,7 @@ help:
 	@echo "make plan STACK=dev   the Pulumi program under mocks: build/plan/<stack>/"
 	@echo "make plan-diff A=dev B=prod   resource counts and settings that differ"
 	@echo "make bench      this API against mlflow models serve; writes docs/benchmarks.md"
+	@echo "make bench-abuse   /healthz and memory under slow, oversized and large requests"
 	@echo "make lock       refresh requirements.lock from the current environment"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -83,6 +84,11 @@ $(APP_STAMP): pyproject.toml requirements.lock
 
 bench: install $(APP_STAMP)
 	BENCH_API_PYTHON=$(APP_VENV)/bin/python $(BIN)/python -m tests.benchmarks.api_vs_mlflow
+
+# Slow-header, oversized-header and large-body attacks on the API as `make bench` runs it;
+# writes its own section of docs/benchmarks.md.
+bench-abuse: install $(APP_STAMP)
+	BENCH_API_PYTHON=$(APP_VENV)/bin/python $(BIN)/python -m tests.benchmarks.abuse
 
 STACK ?= dev
 plan: install

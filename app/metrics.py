@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 
@@ -26,11 +27,18 @@ class ScoreHistogram(Collector):
         self._lock = threading.Lock()
 
     def observe_many(self, values: np.ndarray) -> None:
+        """Count ``values``; NaN and infinity are dropped, since one would poison the sum."""
+        total = float(values.sum())
+        if not math.isfinite(total):
+            values = values[np.isfinite(values)]
+            total = float(values.sum())
+            if not math.isfinite(total):  # finite values whose sum overflows: none is a score
+                return
         index = np.searchsorted(self._buckets, values, side="left")
         counts = np.bincount(index, minlength=len(self._counts))
         with self._lock:
             self._counts += counts
-            self._sum += float(values.sum())
+            self._sum += total
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
@@ -75,6 +83,12 @@ class ApiMetrics:
             SCORE_BUCKETS,
         )
         r.register(self.scores)
+        self.non_finite_outputs = Counter(
+            "mlsys_non_finite_outputs_total",
+            "Requests refused because the model answered NaN or infinity, by model version.",
+            ["version"],
+            registry=r,
+        )
         self.rows = Histogram(
             "mlsys_rows_per_request",
             "Rows per prediction request.",

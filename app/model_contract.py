@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -75,7 +76,8 @@ SERVABLE_COLUMN_TYPES: Final[dict[str, Literal["number", "integer"]]] = {
 }
 
 # Reference statistics: deciles of each feature on the training split, the basis of the
-# population stability index (PSI) that serving exports and training compares against.
+# population stability index (PSI) that serving exports and training compares against, and
+# the feature's minimum and maximum, the basis of the input bounds (older files lack them).
 REFERENCE_FORMAT_VERSION: Final = 1
 _REFERENCE_BINS: Final = 10
 _PSI_FLOOR: Final = 1e-4
@@ -144,6 +146,11 @@ def load_model(path: Path, expected_sha256: str | None) -> Any:
     return sio.load(path, trusted=list(TRUSTED_TYPES))
 
 
+# Every scikit-learn estimator may cast to float32 (trees do); beyond this a value becomes
+# infinity inside the model, so no input may ever exceed it.
+FLOAT32_MAX: Final = float(np.finfo(np.float32).max)
+
+
 @dataclass(frozen=True)
 class InputColumn:
     """One column of a model's input signature, as a request must send it."""
@@ -152,6 +159,9 @@ class InputColumn:
     kind: Literal["number", "integer"]
     required: bool = True
     mlflow_type: str = "double"
+    # The values the served model accepts; serving narrows them from the training range.
+    low: float = -FLOAT32_MAX
+    high: float = FLOAT32_MAX
 
 
 def signature_columns(inputs: Any) -> list[InputColumn]:
@@ -174,16 +184,20 @@ def signature_columns(inputs: Any) -> list[InputColumn]:
 
 
 def build_reference(matrix: np.ndarray, names: list[str]) -> dict[str, Any]:
-    """Per feature: decile edges of the training values and the share of rows in each bin."""
+    """Per feature: decile edges of the training values, the share of rows in each bin, and
+    the smallest and largest value."""
     features = []
     quantiles = np.linspace(0, 1, _REFERENCE_BINS + 1)[1:-1]
     for j, name in enumerate(names):
         column = matrix[:, j]
         edges = np.unique(np.quantile(column, quantiles))
         counts = np.bincount(np.searchsorted(edges, column, side="right"), minlength=len(edges) + 1)
-        features.append(
-            {"name": name, "edges": edges.tolist(), "expected": (counts / counts.sum()).tolist()}
-        )
+        shares = (counts / counts.sum()).tolist()
+        feature: dict[str, Any] = {"name": name, "edges": edges.tolist(), "expected": shares}
+        low, high = float(column.min()), float(column.max())
+        if math.isfinite(low) and math.isfinite(high):  # never write NaN into JSON
+            feature.update(min=low, max=high)
+        features.append(feature)
     return {"version": REFERENCE_FORMAT_VERSION, "rows": int(matrix.shape[0]), "features": features}
 
 
@@ -210,7 +224,28 @@ def parse_reference(text: str, names: list[str]) -> dict[str, Any]:
             or not all(isinstance(v, int | float) for v in [*edges, *expected])
         ):
             raise ArtifactError(f"{REFERENCE_FILE} has malformed bins for {feature['name']}")
+        if "min" in feature or "max" in feature:
+            low, high = feature.get("min"), feature.get("max")
+            if not (
+                isinstance(low, int | float)
+                and isinstance(high, int | float)
+                and math.isfinite(low)
+                and math.isfinite(high)
+                and low <= high
+            ):
+                raise ArtifactError(f"{REFERENCE_FILE} has a malformed range for {feature['name']}")
     return reference
+
+
+def training_range(reference: dict[str, Any] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per feature, the training minimum and maximum of parsed statistics; None when any
+    feature lacks them (files written before they were recorded)."""
+    features = reference["features"] if reference else []
+    if not features or not all("min" in f and "max" in f for f in features):
+        return None
+    low = np.array([f["min"] for f in features], dtype=np.float64)
+    high = np.array([f["max"] for f in features], dtype=np.float64)
+    return low, high
 
 
 def bin_shares(edges: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Literal
 
@@ -9,12 +11,9 @@ import numpy as np
 
 from app.contract.predict import PredictRequest
 from app.http.errors import ApiError, ErrorDetail
-from app.model_contract import InputColumn
+from app.model_contract import FLOAT32_MAX, InputColumn
 
 MAX_REPORTED = 50
-# Every scikit-learn estimator may cast to float32 (trees do); beyond this a value becomes
-# infinity inside the model, so the contract refuses it instead.
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 _OUT_OF_RANGE = f"value must be within +/-{FLOAT32_MAX:.7g} (finite as float32)"
 
 
@@ -27,50 +26,82 @@ def _refuse(details: list[ErrorDetail], more: int = 0) -> ApiError:
 
 
 def _cell_details(
-    mask: np.ndarray, columns: list[InputColumn], prefix: str, message: str, room: int
+    mask: np.ndarray,
+    columns: list[InputColumn],
+    prefix: str,
+    message: Callable[[int, int], str],
+    room: int,
 ) -> tuple[list[ErrorDetail], int]:
     """Details for the first ``room`` flagged cells, row by row, and how many were left out."""
     cells = np.argwhere(mask)
     shown = [
-        ErrorDetail(field=f"{prefix}[{i}].{columns[j].name}", message=message)
+        ErrorDetail(field=f"{prefix}[{i}].{columns[j].name}", message=message(i, j))
         for i, j in cells[: max(room, 0)].tolist()
     ]
     return shown, len(cells) - len(shown)
 
 
-def _integer_mask(columns: list[InputColumn]) -> np.ndarray | None:
-    """Which columns must hold integers (None: none); computed once per signature list."""
-    cached = _INTEGER_MASKS.get(id(columns))
+@dataclass(frozen=True)
+class _Rules:
+    """What a signature demands of each column, as arrays to compare a whole matrix with."""
+
+    integer: np.ndarray | None  # None: no integer columns
+    low: np.ndarray
+    high: np.ndarray
+    range_messages: list[str]
+
+
+def _range_message(column: InputColumn) -> str:
+    if column.low <= -FLOAT32_MAX and column.high >= FLOAT32_MAX:
+        return _OUT_OF_RANGE
+    return (
+        f"value must be within [{column.low:.7g}, {column.high:.7g}], the bounds this model takes"
+    )
+
+
+def _rules(columns: list[InputColumn]) -> _Rules:
+    """The rules of a signature list, computed once per list (served models keep theirs)."""
+    cached = _RULES.get(id(columns))
     if cached is not None and cached[0] is columns:
         return cached[1]
     integer = np.array([c.kind == "integer" for c in columns])
-    mask = integer if integer.any() else None
-    if len(_INTEGER_MASKS) > 16:  # models change rarely; never let the cache grow
-        _INTEGER_MASKS.clear()
-    _INTEGER_MASKS[id(columns)] = (columns, mask)
-    return mask
+    rules = _Rules(
+        integer if integer.any() else None,
+        np.array([c.low for c in columns], dtype=np.float64),
+        np.array([c.high for c in columns], dtype=np.float64),
+        [_range_message(c) for c in columns],
+    )
+    if len(_RULES) > 16:  # models change rarely; never let the cache grow
+        _RULES.clear()
+    _RULES[id(columns)] = (columns, rules)
+    return rules
 
 
-_INTEGER_MASKS: dict[int, tuple[list[InputColumn], np.ndarray | None]] = {}
+_RULES: dict[int, tuple[list[InputColumn], _Rules]] = {}
 
 
 def _check_values(matrix: np.ndarray, columns: list[InputColumn], prefix: str) -> None:
-    """Integers where the signature wants them, and nothing a float32 cannot hold."""
-    integer = _integer_mask(columns)
+    """Integers where the signature wants them, and every value within its column's bounds."""
+    rules = _rules(columns)
     # NaN (a missing optional column) compares False: it is not out of range.
-    if integer is None and not np.abs(matrix).max(initial=0.0) > FLOAT32_MAX:
+    if rules.integer is None and not (matrix < rules.low).any() and not (matrix > rules.high).any():
         return
-    too_big = np.abs(matrix) > FLOAT32_MAX
-    fractional = (np.mod(matrix, 1) != 0) & integer if integer is not None else None
-    if not too_big.any() and (fractional is None or not fractional.any()):
+    outside = (matrix < rules.low) | (matrix > rules.high)
+    fractional = (np.mod(matrix, 1) != 0) & rules.integer if rules.integer is not None else None
+    if not outside.any() and (fractional is None or not fractional.any()):
         return
-    details, more = _cell_details(too_big, columns, prefix, _OUT_OF_RANGE, MAX_REPORTED)
+
+    def out_of_range(i: int, j: int) -> str:
+        # Past float32 no model can take it, whatever the margin says: name that reason.
+        return _OUT_OF_RANGE if abs(matrix[i, j]) > FLOAT32_MAX else rules.range_messages[j]
+
+    details, more = _cell_details(outside, columns, prefix, out_of_range, MAX_REPORTED)
     if fractional is not None:
         extra, left = _cell_details(
-            fractional & ~too_big,
+            fractional & ~outside,
             columns,
             prefix,
-            "value must be an integer",
+            lambda _i, _j: "value must be an integer",
             MAX_REPORTED - len(details),
         )
         details, more = details + extra, more + left

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from typing_extensions import TypedDict
 
 from app.contract.input_matrix import from_split
@@ -13,18 +14,47 @@ from app.contract.scoring_request import Number, ScoringRequest
 from app.http.errors import ApiError, ErrorDetail
 from app.model_contract import InputColumn
 
-NumericType = Literal[
-    "FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"
+# BYTES is not offered: every model input is a number.
+Datatype = Literal[
+    "BOOL",
+    "FP64",
+    "FP32",
+    "FP16",
+    "INT64",
+    "INT32",
+    "INT16",
+    "INT8",
+    "UINT64",
+    "UINT32",
+    "UINT16",
+    "UINT8",
 ]
 OUTPUTS = ("label", "probabilities")
+
+
+def _integer_range(bits: int, signed: bool) -> tuple[int, int]:
+    """The type's values as ``[low, high)``; both are powers of two, exact as float64."""
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1)) if signed else (0, 2**bits)
+
+
+_INTEGER_RANGES = {
+    f"{'' if signed else 'U'}INT{bits}": _integer_range(bits, signed)
+    for bits in (8, 16, 32, 64)
+    for signed in (True, False)
+}
+_FLOAT_MAX = {
+    name: float(np.finfo(dtype).max)
+    for name, dtype in (("FP16", np.float16), ("FP32", np.float32), ("FP64", np.float64))
+}
 
 
 class InferInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
-    shape: list[int] = Field(min_length=1, max_length=2)
-    datatype: NumericType
-    data: list[Number] | list[list[Number]]
+    shape: list[Annotated[int, Field(strict=True, ge=0)]] = Field(min_length=1, max_length=2)
+    datatype: Datatype
+    # Flat or nested, all numbers or all booleans; the datatype decides which is right.
+    data: list[Number] | list[list[Number]] | list[StrictBool] | list[list[StrictBool]]
     parameters: dict[str, Any] | None = None
 
 
@@ -104,32 +134,61 @@ class ServerReady(BaseModel):
     ready: bool
 
 
+def _refuse(index: int, tensor: InferInput, message: str, problem: str) -> ApiError:
+    detail = ErrorDetail(
+        field=f"inputs[{index}].data", message=f"tensor {tensor.name!r}: {problem}"
+    )
+    return ApiError(422, "invalid_input", message, [detail])
+
+
+def _shape_problem(tensor: InferInput) -> str | None:
+    """Why the data cannot have the declared shape; nested data must match it row by row."""
+    shape, data = tensor.shape, tensor.data
+    if not (data and isinstance(data[0], list)):
+        expected = math.prod(shape)
+        return None if len(data) == expected else f"{len(data)} values for shape {shape}"
+    if len(shape) != 2:
+        return f"nested data needs a shape of two dimensions, got {shape}"
+    if len(data) != shape[0]:
+        return f"{len(data)} rows for shape {shape}"
+    for number, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != shape[1]:
+            width = len(row) if isinstance(row, list) else 1
+            return f"row {number} has {width} values; shape {shape} needs {shape[1]}"
+    return None
+
+
+def _datatype_problem(tensor: InferInput, values: np.ndarray, booleans: bool) -> str | None:
+    """Why the values do not fit the datatype: kind, fractions or range."""
+    datatype = tensor.datatype
+    if datatype == "BOOL":
+        return None if booleans else "BOOL needs true or false"
+    if booleans:
+        return f"{datatype} needs numbers, not booleans"
+    if datatype in _INTEGER_RANGES:
+        low, high = _INTEGER_RANGES[datatype]
+        outside = (np.mod(values, 1) != 0) | (values < low) | (values >= high)
+        allowed = f"integers from {low} to {high - 1}"
+    else:
+        outside = np.abs(values) > _FLOAT_MAX[datatype]
+        allowed = f"values within +/-{_FLOAT_MAX[datatype]:.7g}"
+    if not outside.any():
+        return None
+    return f"{datatype} holds {allowed}, got {values[np.argmax(outside)]:.17g}"
+
+
 def _values(index: int, tensor: InferInput) -> np.ndarray:
+    """The tensor's values, flat, once they fit its shape and its datatype."""
+    problem = _shape_problem(tensor)
+    if problem is not None:
+        raise _refuse(index, tensor, "tensor data does not match its shape", problem)
     values = np.asarray(tensor.data, dtype=np.float64).ravel()
-    expected = int(np.prod(tensor.shape))
-    if values.size != expected:
-        raise ApiError(
-            422,
-            "invalid_input",
-            "tensor data does not match its shape",
-            [
-                ErrorDetail(
-                    field=f"inputs[{index}].data",
-                    message=f"{values.size} values for shape {tensor.shape}",
-                )
-            ],
-        )
-    if tensor.datatype.startswith(("INT", "UINT")) and np.any(np.mod(values, 1) != 0):
-        raise ApiError(
-            422,
-            "invalid_input",
-            "integer tensor holds fractions",
-            [
-                ErrorDetail(
-                    field=f"inputs[{index}].data", message=f"{tensor.datatype} needs integers"
-                )
-            ],
-        )
+    # The body model admits all-number or all-boolean data only, so one value tells which.
+    first = tensor.data[0] if tensor.data else None
+    first = first[0] if isinstance(first, list) and first else first
+    problem = _datatype_problem(tensor, values, isinstance(first, bool))
+    if problem is not None:
+        raise _refuse(index, tensor, "tensor data does not fit its datatype", problem)
     return values
 
 

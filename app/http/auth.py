@@ -51,6 +51,15 @@ def key_line(key_id: str, key: str, scopes: list[str]) -> str:
     return f"{key_id} {hash_key(key)} {','.join(sorted(scopes))}"
 
 
+def parse_scopes(text: str) -> frozenset[str]:
+    """``predict,admin`` as the key file spells it; ValueError names scopes that do not exist."""
+    scopes = frozenset(text.split(","))
+    unknown = scopes - SCOPES
+    if unknown:
+        raise ValueError(f"unknown scope(s) {sorted(unknown)}; known {sorted(SCOPES)}")
+    return scopes
+
+
 def parse_keys(text: str, source: str = "key file") -> list[ApiKey]:
     """``<key-id> <sha256-hex> <scope[,scope]>`` per line; blank lines and ``#`` comments skip."""
     keys: list[ApiKey] = []
@@ -72,12 +81,10 @@ def parse_keys(text: str, source: str = "key file") -> list[ApiKey]:
             raw_digest = b""
         if len(raw_digest) != 32:
             raise KeyFileError(f"{where}: the hash must be 64 hex characters of SHA-256")
-        scopes = frozenset(scope_text.split(","))
-        unknown = scopes - SCOPES
-        if unknown:
-            raise KeyFileError(
-                f"{where}: unknown scope(s) {sorted(unknown)}; known {sorted(SCOPES)}"
-            )
+        try:
+            scopes = parse_scopes(scope_text)
+        except ValueError as exc:
+            raise KeyFileError(f"{where}: {exc}") from None
         seen.add(key_id)
         keys.append(ApiKey(key_id=key_id, digest=raw_digest, scopes=scopes))
     return keys
@@ -105,6 +112,10 @@ class KeyStore:
             if signature == self._signature:
                 return
             keys = parse_keys(self.path.read_text(), str(self.path))
+            if not keys:
+                # Editors and `>` truncate before writing: an empty file is a rewrite caught
+                # halfway, never a wish to refuse every caller.
+                raise KeyFileError(f"{self.path} holds no keys")
         except (OSError, KeyFileError) as exc:
             if initial:
                 raise KeyFileError(f"cannot load API keys: {exc}") from exc
@@ -179,6 +190,14 @@ class AccessControl:
             wait = self.row_limiter.take(key.key_id, rows)
             if wait > 0:
                 raise self._refuse_rate(key, wait, "rows")
+
+    def identify(self, request: Request) -> ApiKey | None:
+        """The caller's key, if it presents a known one; never refuses, counts or charges."""
+        if self.keys is None:
+            return ANONYMOUS
+        headers = request.headers
+        presented = presented_key(headers.get("authorization"), headers.get("x-api-key"))
+        return self.keys.lookup(presented) if presented else None
 
     def admit(self, request: Request, scope: Scope) -> ApiKey:
         if self.keys is None:

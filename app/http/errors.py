@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from app.http.json_response import FastJSONResponse
 
@@ -109,6 +110,17 @@ def install(app: FastAPI) -> None:
         error = ApiError(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
         return error_response(request, error)
 
+    async def on_disconnect(request: Request, exc: Exception) -> FastJSONResponse:
+        assert isinstance(exc, ClientDisconnect)
+        # The client's own doing, not a fault here: no traceback, and 499 (nginx's "client
+        # closed request") in the access log and metrics. Nobody receives the answer.
+        log.info(
+            "client disconnected before its request was read",
+            extra={"request_id": getattr(request.state, "request_id", None)},
+        )
+        error = ApiError(499, "client_closed_request", "the client closed the connection")
+        return error_response(request, error)
+
     async def on_unexpected(request: Request, exc: Exception) -> FastJSONResponse:
         # The traceback goes to the log with the request id, never to the client.
         log.error(
@@ -121,6 +133,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(ClientDisconnect, on_disconnect)
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -21,16 +21,31 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Unique, not secret: a random per-process prefix and a counter, far cheaper than uuid4.
 _ID_PREFIX = secrets.token_hex(8)
 _ID_COUNTER = itertools.count(1)
-# The API serves JSON only; the interactive docs need their scripts, so they get no CSP.
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
     (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
 ]
-_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-_DOCS = ("/docs", "/redoc")
+# The API answers JSON only: nothing it sends may load, run, frame or submit anything.
+_STRICT_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+)
+# The interactive docs (off unless MLSYS_API_DOCS_ENABLED) are pages that FastAPI builds
+# with an inline start-up script and Swagger UI / ReDoc from jsDelivr: they may load that
+# and nothing else, and call back only to this origin (for /openapi.json).
+_DOCS_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    b"font-src https://fonts.gstatic.com; img-src data: https://fastapi.tiangolo.com "
+    b"https://cdn.redoc.ly; worker-src blob:; connect-src 'self'; frame-ancestors 'none'; "
+    b"base-uri 'none'; form-action 'none'",
+)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -43,10 +58,23 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class RequestContextMiddleware:
     """Accepts a well-formed ``X-Request-ID`` or makes one, and echoes it on the response."""
 
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ApiMetrics,
+        timeout_seconds: float,
+        docs_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.timeout = timeout_seconds
+        self.docs_paths = docs_paths
+
+    def _policy(self, path: str) -> tuple[bytes, bytes]:
+        for docs in self.docs_paths:
+            if path == docs or path.startswith(docs + "/"):
+                return _DOCS_CSP
+        return _STRICT_CSP
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,9 +90,11 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
         started = time.perf_counter()
-        headers_extra = [*_SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
-        if not scope["path"].startswith(_DOCS):
-            headers_extra.append(_CSP)
+        headers_extra = [
+            *_SECURITY_HEADERS,
+            self._policy(scope["path"]),
+            (b"x-request-id", request_id.encode()),
+        ]
 
         async def send_wrapped(message: Message) -> None:
             nonlocal status, response_started

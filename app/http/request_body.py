@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +19,20 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # a hand-off would cost more than the parse; larger ones go to a worker thread, so one
 # request cannot hold the loop for long.
 INLINE_PARSE_BYTES = 128 * 1024
+# Parsing holds the GIL. One large parse at a time shares it with the event loop, which
+# then still answers every few milliseconds; ten at once would leave the loop a tenth of it
+# (a stalled /healthz) and hold ten parsed bodies in memory. The others wait their turn.
+_LARGE_PARSES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _large_parse_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _LARGE_PARSES.get(loop)
+    if gate is None:
+        gate = _LARGE_PARSES[loop] = asyncio.Semaphore(1)
+    return gate
 
 
 def _too_large(limit: int) -> ApiError:
@@ -36,6 +52,21 @@ async def read_capped(request: Request, limit: int) -> bytes:
             raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def require_json(content_type: str | None) -> None:
+    """415 unless ``content_type`` is JSON we read: the media type in any letter case (RFC 9110,
+    section 8.3.1) and, if a charset is given, UTF-8, JSON's only encoding (RFC 8259, 8.1)."""
+    media_type, *parameters = (content_type or "").split(";")
+    if media_type.strip().lower() != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send Content-Type: application/json")
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise ApiError(
+                415, "unsupported_media_type", f"JSON must be UTF-8, not charset={charset}"
+            )
 
 
 def openapi_request_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -72,7 +103,8 @@ def count_then_parse(
 async def parse_capped(
     model: type[ModelT], body: bytes, count: Callable[[Any], int], check: Callable[[int], None]
 ) -> ModelT:
-    """Small bodies inline, as before; large ones counted and parsed on a worker thread."""
+    """Small bodies inline; large ones counted and parsed on a worker thread, one at a time."""
     if len(body) <= INLINE_PARSE_BYTES:
         return parse_body(model, body)
-    return await run_in_threadpool(count_then_parse, model, body, count, check)
+    async with _large_parse_gate():
+        return await run_in_threadpool(count_then_parse, model, body, count, check)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
 
+from app.contract.input_bounds import DEFAULT_MARGIN
 from app.lifecycle.model_probe import run_in_child
 from app.lifecycle.registry_client import Registry, ResolvedVersion
 from app.lifecycle.served_model import ServedModel
@@ -67,7 +68,9 @@ def read_reference(model_dir: Path, columns: list[InputColumn]) -> dict[str, Any
     return parse_reference(path.read_text(), [c.name for c in columns])
 
 
-def build_snapshot(folder: Path, version: ResolvedVersion) -> ServedModel:
+def build_snapshot(
+    folder: Path, version: ResolvedVersion, input_margin: float | Literal["off"] = DEFAULT_MARGIN
+) -> ServedModel:
     """Read the contract files, load the model, check its trees and smoke-test it."""
     columns = read_signature(folder)
     estimator = load_model(folder / MODEL_FILE, expected_sha256=None)  # the manifest checked it
@@ -78,12 +81,15 @@ def build_snapshot(folder: Path, version: ResolvedVersion) -> ServedModel:
         columns,
         read_input_example(folder, columns),
         read_reference(folder, columns),
+        input_margin=input_margin,
     )
 
 
-def probe_snapshot(folder: str, version: ResolvedVersion) -> None:
+def probe_snapshot(
+    folder: str, version: ResolvedVersion, input_margin: float | Literal["off"]
+) -> None:
     """What the probe process runs: the whole build, thrown away if it succeeds."""
-    build_snapshot(Path(folder), version)
+    build_snapshot(Path(folder), version, input_margin)
 
 
 def load_version(
@@ -92,6 +98,7 @@ def load_version(
     workdir: Path,
     public_key_pem: bytes,
     probe_timeout: float,
+    input_margin: float | Literal["off"] = DEFAULT_MARGIN,
 ) -> ServedModel:
     """Download a version into ``workdir`` and build its snapshot, trusting only signed files."""
     manifest = verify_manifest(
@@ -106,5 +113,5 @@ def load_version(
     version = replace(version, tags={**version.tags, ARTIFACT_SHA_TAG: manifest.files[MODEL_FILE]})
     folder = registry.download(version, workdir)
     check_folder(folder, manifest)
-    run_in_child(probe_snapshot, (str(folder), version), probe_timeout)
-    return build_snapshot(folder, version)
+    run_in_child(probe_snapshot, (str(folder), version, input_margin), probe_timeout)
+    return build_snapshot(folder, version, input_margin)

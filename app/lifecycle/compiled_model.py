@@ -72,11 +72,21 @@ def _linear(estimator: Any) -> ProbaFn | None:
     return softmax
 
 
-def _probe_rows(example: np.ndarray, seed: int = 0) -> np.ndarray:
+def _probe_rows(
+    example: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None, seed: int = 0
+) -> np.ndarray:
+    """The example, random rows around it and, given the input bounds, rows on their edges:
+    the compiled form must agree with the estimator on everything the contract accepts."""
     rng = np.random.default_rng(seed)
     spread = np.abs(example).mean(axis=0) + 1.0
     noise = rng.normal(0.0, 1.0, size=(64, example.shape[1])) * spread
-    return np.vstack([example, example.mean(axis=0) + noise])
+    rows = [example, example.mean(axis=0) + noise]
+    if bounds is not None:
+        low, high = bounds
+        corners = rng.integers(0, 2, size=(64, example.shape[1])).astype(bool)
+        inside = low + rng.uniform(0.0, 1.0, size=(64, example.shape[1])) * (high - low)
+        rows += [low[None, :], high[None, :], np.where(corners, high, low), inside]
+    return np.vstack(rows)
 
 
 def _quiet(predict_proba: ProbaFn) -> ProbaFn:
@@ -91,12 +101,17 @@ def _quiet(predict_proba: ProbaFn) -> ProbaFn:
     return call
 
 
-def compile_model(estimator: Any, example: np.ndarray) -> CompiledModel:
+def compile_model(
+    estimator: Any, example: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None = None
+) -> CompiledModel:
     """The fastest exact predictor for ``estimator``; falls back to scikit-learn itself."""
     classes = np.asarray(estimator.classes_)
     fast = _linear(estimator)
     if fast is not None:
-        probe = _probe_rows(example)
-        if np.allclose(fast(probe), estimator.predict_proba(probe), rtol=1e-9, atol=1e-12):
+        probe = _probe_rows(example, bounds)
+        with np.errstate(over="ignore", invalid="ignore"):
+            expected = estimator.predict_proba(probe)
+            agrees = np.allclose(fast(probe), expected, rtol=1e-9, atol=1e-12)
+        if agrees:
             return CompiledModel(fast, classes, "numpy-linear", estimator)
     return CompiledModel(_quiet(estimator.predict_proba), classes, "sklearn", estimator)

@@ -106,6 +106,7 @@ class ModelSwapper:
                     Path(scratch),
                     public_key,
                     self.settings.model_probe_timeout_seconds,
+                    self.settings.input_bounds_margin,
                 )
                 return RefreshOutcome.LOADED, loaded
         except Exception as exc:

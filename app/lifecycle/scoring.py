@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -10,6 +11,8 @@ from app.lifecycle.drift import DriftWindow
 from app.lifecycle.served_model import Prediction, ServedModel
 from app.lifecycle.shadow import ShadowScorer
 from app.metrics import ApiMetrics
+
+log = logging.getLogger("mlsys.api.model")
 
 
 class NonFiniteOutputError(ValueError):
@@ -30,10 +33,20 @@ def score(
     """Predict and record; shadow and drift work stays off the hot path (O(1) hand-offs)."""
     result = model.predict(matrix)
     # Probabilities are in [0, 1], so their sum is finite exactly when every one is: one
-    # reduction on the hot path. A NaN must never reach a client or a metric sum.
+    # reduction on the hot path. A NaN must never reach a client or a metric sum. The input
+    # bounds should make this impossible, so it is counted and logged as a model defect.
     if not math.isfinite(result.probabilities.sum()):
-        bad = ~np.isfinite(result.probabilities).all(axis=1)
-        raise NonFiniteOutputError(np.flatnonzero(bad).tolist())
+        bad = np.flatnonzero(~np.isfinite(result.probabilities).all(axis=1)).tolist()
+        metrics.non_finite_outputs.labels(model.version.version).inc()
+        log.error(
+            "model answered non-finite probabilities for accepted input",
+            extra={
+                "version": model.version.version,
+                "engine": model.compiled.engine,
+                "rows": len(bad),
+            },
+        )
+        raise NonFiniteOutputError(bad)
     metrics.rows.observe(len(matrix))
     version = model.version.version
     counts = np.bincount(result.class_index, minlength=len(model.class_names)).tolist()

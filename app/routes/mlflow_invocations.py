@@ -7,7 +7,7 @@ from starlette.requests import Request
 
 from app.contract.input_matrix import from_records, from_split
 from app.contract.mlflow_invocations import InvocationsRequest, InvocationsResponse
-from app.http.errors import ApiError
+from app.http.request_body import require_json
 from app.http.scoring_route import Scoring, scoring_route
 from app.lifecycle.served_model import ServedModel
 
@@ -15,9 +15,7 @@ router = APIRouter(tags=["mlflow"])
 
 
 def _json_only(request: Request, _model: ServedModel) -> None:
-    # Media types are case-insensitive (RFC 9110, section 8.3.1).
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise ApiError(415, "unsupported_media_type", "send Content-Type: application/json")
+    require_json(request.headers.get("content-type"))
 
 
 @scoring_route(

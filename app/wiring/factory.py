@@ -23,6 +23,7 @@ from app.wiring.settings import ApiSettings
 from app.wiring.state import AppState
 
 API_VERSION = "1.0.0"
+_DOCS_URL, _REDOC_URL = "/docs", "/redoc"
 log = logging.getLogger("mlsys.api")
 
 
@@ -85,6 +86,12 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
         "(`Authorization: Bearer <key>` or `X-API-Key`).",
         lifespan=lifespan,
         default_response_class=FastJSONResponse,
+        # The pages load Swagger UI and ReDoc from a public CDN: development only.
+        docs_url=_DOCS_URL if settings.docs_enabled else None,
+        redoc_url=_REDOC_URL if settings.docs_enabled else None,
+        # Starlette builds the trailing-slash redirect from the Host header, which the client
+        # chooses: an open redirect. A path with a stray slash is a plain 404 instead.
+        redirect_slashes=False,
     )
     app.state.mlsys = state
     errors.install(app)
@@ -102,5 +109,6 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
         RequestContextMiddleware,
         metrics=state.metrics,
         timeout_seconds=settings.request_timeout_seconds,
+        docs_paths=(_DOCS_URL, _REDOC_URL) if settings.docs_enabled else (),
     )
     return app

@@ -17,9 +17,11 @@ from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from app.http.auth import KeyFileError
+from app.wiring.connection_limits import ConnectionLimits, limited_protocol
 from app.wiring.factory import create_app
 from app.wiring.logging_setup import configure_logging
 from app.wiring.settings import ApiSettings
@@ -49,6 +51,31 @@ class DrainingServer(uvicorn.Server):
         timer.start()
 
 
+def connection_limits(settings: ApiSettings) -> ConnectionLimits:
+    """What one connection may cost, from the settings."""
+    return ConnectionLimits(
+        max_head_bytes=settings.max_header_bytes,
+        head_timeout_seconds=settings.header_timeout_seconds,
+        idle_timeout_seconds=settings.keep_alive_timeout_seconds,
+        max_connections=settings.max_connections,
+    )
+
+
+def uvicorn_config(app: FastAPI, settings: ApiSettings) -> uvicorn.Config:
+    """How uvicorn runs the app: one worker on uvloop, httptools with the connection limits."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        http=limited_protocol(connection_limits(settings)),
+        loop="uvloop",
+    )
+
+
 def serve() -> None:
     """Validate the settings, build the app and serve it until a signal stops it."""
     try:
@@ -58,16 +85,6 @@ def serve() -> None:
     except (ValidationError, KeyFileError) as exc:
         print(f"refusing to start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        http="httptools",
-        loop="uvloop",
-    )
+    config = uvicorn_config(app, settings)
     state = app.state.mlsys
     DrainingServer(config, settings.shutdown_drain_seconds, state.draining.set).run()

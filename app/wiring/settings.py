@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.contract.input_bounds import DEFAULT_MARGIN
 from app.model_contract import (
     CHALLENGER,
     CHAMPION,
@@ -78,11 +79,47 @@ class ApiSettings(BaseSettings):
         default=10.0, gt=0, description="A request still running after this gets a 504."
     )
 
+    # What one connection may cost before it is refused (see app/wiring/connection_limits.py).
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1024,
+        le=1_048_576,
+        description="Request line plus headers; a longer head is answered 431 and closed.",
+    )
+    header_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Time from a head's first byte until it must be complete, however slowly "
+        "bytes keep arriving; then 408 and close.",
+    )
+    keep_alive_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="An idle connection (new, or between requests) is closed after this; a proxy "
+        "in front must drop idle upstream connections sooner.",
+    )
+    max_connections: int = Field(
+        default=100,
+        ge=1,
+        description="Open connections, or requests in flight, beyond which a request is "
+        "answered 503 (the liveness probe excepted).",
+    )
+
     # The input contract.
     max_rows: int = Field(default=1000, ge=1, description="Rows per request before 413.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Body size before 413.")
     extra_columns: Literal["reject", "ignore"] = Field(
         default="reject", description="What to do with columns the model signature lacks."
+    )
+    input_bounds_margin: Annotated[float, Field(ge=0, allow_inf_nan=False)] | Literal["off"] = (
+        Field(
+            default=DEFAULT_MARGIN,
+            description="How far past its training range a feature may go, in multiples of "
+            "the larger of that range and its largest training value, before 422; 'off' "
+            "accepts any float32-finite value.",
+        )
     )
 
     # Who may call.
@@ -117,6 +154,11 @@ class ApiSettings(BaseSettings):
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    docs_enabled: bool = Field(
+        default=False,
+        description="Serve /docs and /redoc, which load Swagger UI and ReDoc from a public CDN: "
+        "for local development only. /openapi.json is always served.",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> ApiSettings:

@@ -100,7 +100,8 @@ CHARTS: dict[str, Chart] = {
     ),
 }
 # Gateway API ships its CRDs as a release manifest, not a chart; pinned beside the charts.
-GATEWAY_API_VERSION = "v1.3.0"
+# The version nginx-gateway-fabric 2.4.0 is built and tested against (its technical specs).
+GATEWAY_API_VERSION = "v1.4.1"
 GATEWAY_API_CRDS = (
     "https://github.com/kubernetes-sigs/gateway-api/releases/download/"
     f"{GATEWAY_API_VERSION}/standard-install.yaml"

@@ -87,6 +87,9 @@ def _env() -> list[dict[str, Any]]:
         {"name": "MLSYS_API_API_KEYS_FILE", "value": f"{KEYS_DIR}/{API_KEYS.kv_path}"},
         {"name": "MLSYS_API_MODEL_SIGNING_PUBLIC_KEY_FILE", "value": SIGNING_KEY_FILE},
         {"name": "MLSYS_API_MODEL_CACHE_DIR", "value": f"{hard.SCRATCH}/models"},
+        # Longer than the gateway's idle upstream connections (NGINX: 60 s), so the API never
+        # closes one the gateway is about to reuse; only the gateway reaches the pods.
+        {"name": "MLSYS_API_KEEP_ALIVE_TIMEOUT_SECONDS", "value": "75"},
         {"name": "MLSYS_HOME", "value": f"{hard.SCRATCH}/mlsys"},
         {"name": "MLFLOW_TRACKING_URI", "value": MLFLOW_URI},
         {"name": "MLFLOW_TRACKING_USERNAME", "valueFrom": login("username")},

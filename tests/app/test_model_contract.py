@@ -1,4 +1,5 @@
-"""The manifest and its signature: every file hashed, bound to one version, signed."""
+"""The manifest and its signature (every file hashed, bound to one version, signed), and the
+reference statistics both sides read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -15,11 +17,15 @@ from app.model_contract import (
     MANIFEST_SIGNATURE_TAG,
     MANIFEST_TAG,
     MODEL_FILE,
+    ArtifactError,
     ManifestError,
     SignatureError,
     build_manifest,
+    build_reference,
     check_folder,
     parse_manifest,
+    parse_reference,
+    training_range,
     verify_manifest,
 )
 from tests.app.registry_double import NAME, public_key_pem, signed_tags
@@ -158,3 +164,34 @@ def test_other_key_types_are_refused(folder):
         _verify(signed_tags(folder, "1", "run-1"), pem=pem)
     with pytest.raises(SignatureError, match="not a PEM"):
         _verify(signed_tags(folder, "1", "run-1"), pem=b"-----BEGIN PUBLIC KEY-----\nnope\n")
+
+
+# Reference statistics: the training range per feature, the basis of the input bounds.
+
+
+def test_reference_statistics_record_each_feature_s_training_range():
+    matrix = np.array([[1.0, -5.0], [3.0, 7.5], [2.0, 0.0]])
+    reference = parse_reference(json.dumps(build_reference(matrix, ["a", "b"])), ["a", "b"])
+    low, high = training_range(reference) or (None, None)
+    np.testing.assert_array_equal(low, [1.0, -5.0])
+    np.testing.assert_array_equal(high, [3.0, 7.5])
+
+
+def test_statistics_written_before_the_range_was_recorded_still_parse_without_one():
+    reference = build_reference(np.arange(6.0).reshape(3, 2), ["a", "b"])
+    for feature in reference["features"]:
+        del feature["min"], feature["max"]
+    parsed = parse_reference(json.dumps(reference), ["a", "b"])
+    assert training_range(parsed) is None and training_range(None) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"min": 6.0}, {"max": "9"}, {"min": 2.0, "max": 1.0}, {"max": float("inf")}, {"min": None}],
+    ids=["above-max", "text", "inverted", "infinite", "null"],
+)
+def test_a_malformed_training_range_is_refused(change):
+    reference = build_reference(np.arange(6.0).reshape(3, 2), ["a", "b"])
+    reference["features"][1].update(change)
+    with pytest.raises(ArtifactError, match="malformed range for b"):
+        parse_reference(json.dumps(reference), ["a", "b"])

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import httpx
 
 from app.http.auth import key_line, new_key
 from tests.benchmarks.loadgen import LoadResult, run_load
+from tests.benchmarks.report import write_section
 from tests.servers import free_port
 from training.config import load_config
 from training.pipeline import run_all
@@ -92,12 +94,34 @@ def _machine() -> str:
     )
 
 
-def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="mlsys-bench-"))
+@dataclass(frozen=True)
+class RegisteredModel:
+    """An MLflow tracking server whose @champion the pipeline trained, and a way to call it."""
+
+    tracking: str
+    rows: list[dict[str, float]]
+    key: str
+    keys_file: Path
+
+    def api_env(self, api_port: int, metrics_port: int) -> dict[str, str]:
+        """Environment for ``python -m app`` serving the champion, rate limits out of the way."""
+        return {
+            "MLFLOW_TRACKING_URI": self.tracking,
+            "MLSYS_API_PORT": str(api_port),
+            "MLSYS_API_METRICS_PORT": str(metrics_port),
+            "MLSYS_API_API_KEYS_FILE": str(self.keys_file),
+            "MLSYS_API_RATE_LIMIT_PER_SECOND": "1000000",
+            "MLSYS_API_RATE_LIMIT_BURST": "1000000",
+            "PYTHONPATH": str(REPO),
+        }
+
+
+@contextmanager
+def registered_model(work: Path) -> Iterator[RegisteredModel]:
+    """Start a tracking server in ``work``, run the pipeline against it, make a predict key."""
     os.environ["MLSYS_HOME"] = str(work / "home")
-    tracking_port, api_port, metrics_port, mlflow_port = (free_port() for _ in range(4))
+    tracking_port = free_port()
     tracking = f"http://127.0.0.1:{tracking_port}"
-    server_env = {"PATH": f"{BIN}:{os.environ['PATH']}"}
     server = [
         str(BIN / "mlflow"),
         "server",
@@ -112,6 +136,7 @@ def main() -> None:
         "--workers",
         "1",
     ]
+    server_env = {"PATH": f"{BIN}:{os.environ['PATH']}"}
     with _process(server, server_env, work / "tracking.log") as tracking_process:
         _wait(f"{tracking}/health", tracking_process)
         os.environ["MLFLOW_TRACKING_URI"] = tracking
@@ -124,15 +149,16 @@ def main() -> None:
         ]
         key = new_key()
         (work / "keys").write_text(key_line("bench", key, ["predict"]) + "\n")
-        api_env = {
-            "MLFLOW_TRACKING_URI": tracking,
-            "MLSYS_API_PORT": str(api_port),
-            "MLSYS_API_METRICS_PORT": str(metrics_port),
-            "MLSYS_API_API_KEYS_FILE": str(work / "keys"),
-            "MLSYS_API_RATE_LIMIT_PER_SECOND": "1000000",
-            "MLSYS_API_RATE_LIMIT_BURST": "1000000",
-            "PYTHONPATH": str(REPO),
-        }
+        yield RegisteredModel(tracking, rows, key, work / "keys")
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="mlsys-bench-"))
+    api_port, metrics_port, mlflow_port = (free_port() for _ in range(3))
+    server_env = {"PATH": f"{BIN}:{os.environ['PATH']}"}
+    with registered_model(work) as model:
+        tracking, rows, key = model.tracking, model.rows, model.key
+        api_env = model.api_env(api_port, metrics_port)
         api_url = f"http://127.0.0.1:{api_port}"
         startups = []
         for attempt in range(3):
@@ -183,7 +209,7 @@ def main() -> None:
                 results[("mlflow", label)] = run_load(url, body, headers, conns, SECONDS)
     report = _render(results, startups, mlflow_startup, rss_ready, rss_after)
     print(report)
-    REPORT.write_text(report)
+    write_section(REPORT, "api-vs-mlflow", report)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -45,3 +45,14 @@ def test_reference_statistics_skip_missing_values(small_frame, small_dataset):
     assert reference["rows"] == len(matrix)
     assert not np.isnan(reference["features"][0]["edges"]).any()
     assert reference["features"][1] == build_reference(matrix[:, [1]], [names[1]])["features"][0]
+
+
+def test_reference_statistics_record_the_range_of_present_values(small_frame, small_dataset):
+    """Serving bounds its inputs by this range, so a missing value must not hide it."""
+    names = small_dataset.feature_names
+    matrix = small_frame[names].to_numpy().copy()
+    matrix[::4, 0] = np.nan
+    features = reference_of(matrix, names)["features"]
+    assert [(f["min"], f["max"]) for f in features] == [
+        (float(np.nanmin(matrix[:, j])), float(np.nanmax(matrix[:, j]))) for j in range(len(names))
+    ]

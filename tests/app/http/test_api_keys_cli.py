@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from app.http.api_keys_cli import cli
@@ -60,6 +61,60 @@ def test_python_dash_m_app_keys_is_the_entry_point():
 def test_hash_refuses_scopes_the_server_would_refuse():
     """`hash --scopes root,admin` printed a line the server then refused at start-up."""
     result = CliRunner().invoke(cli, ["hash", "--id", "a", "--scopes", "root,admin"], input="k\n")
-    assert result.exit_code != 0 and "scopes must be among" in result.output
+    assert result.exit_code != 0 and "unknown scope(s) ['root']" in result.output
     bad_id = CliRunner().invoke(cli, ["hash", "--id", "a b#c"], input="k\n")
     assert bad_id.exit_code != 0
+
+
+def _create(*args: str):
+    return CliRunner().invoke(cli, ["create", "--id", "ops", *args])
+
+
+def test_key_out_onto_an_existing_readable_file_ends_up_0600(tmp_path: Path):
+    """An existing 0644 file kept 0644 while the CLI printed '(mode 0600)'."""
+    key_file = tmp_path / "my-key"
+    key_file.write_text("old key\n")
+    key_file.chmod(0o644)
+    result = _create("--key-out", str(key_file))
+    assert result.exit_code == 0, result.output
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.read_text().startswith("mlsk_")
+
+
+def test_append_to_an_existing_readable_key_file_ends_up_0600(tmp_path: Path):
+    keys_file = tmp_path / "api-keys"
+    keys_file.write_text(key_line("old", new_key(), ["predict"]) + "\n")
+    keys_file.chmod(0o644)
+    result = _create("--append", str(keys_file))
+    assert result.exit_code == 0, result.output
+    assert keys_file.stat().st_mode & 0o777 == 0o600
+    assert [k.key_id for k in parse_keys(keys_file.read_text())] == ["old", "ops"]
+
+
+@pytest.mark.parametrize("option", ["--key-out", "--append"])
+def test_a_symlink_is_refused_and_its_target_left_alone(tmp_path: Path, option: str):
+    target = tmp_path / "elsewhere"
+    target.write_text("")
+    target.chmod(0o644)
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    result = _create(option, str(link))
+    assert result.exit_code != 0
+    assert "symbolic link" in result.output
+    assert target.read_text() == "" and target.stat().st_mode & 0o777 == 0o644
+    assert link.is_symlink()
+
+
+def test_nothing_is_written_when_the_key_out_path_is_refused(tmp_path: Path):
+    keys_file, link = tmp_path / "api-keys", tmp_path / "link"
+    link.symlink_to(tmp_path / "missing")
+    result = _create("--append", str(keys_file), "--key-out", str(link))
+    assert result.exit_code != 0 and not keys_file.exists()
+
+
+def test_hash_and_create_share_the_servers_scope_rules():
+    for command in (["hash", "--id", "a"], ["create", "--id", "a"]):
+        result = CliRunner().invoke(cli, [*command, "--scopes", "predict,,admin,"], input="k\n")
+        assert result.exit_code == 0, result.output
+    refused = CliRunner().invoke(cli, ["create", "--id", "a", "--scopes", "root"])
+    assert refused.exit_code != 0 and "unknown scope(s) ['root']" in refused.output

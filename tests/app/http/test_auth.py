@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -87,6 +88,35 @@ def test_a_broken_rewrite_keeps_the_last_good_keys(tmp_path: Path):
     store._checked_at = 0.0
     assert store.lookup(key) is not None
     assert store.reload_errors == 1
+
+
+@pytest.mark.parametrize("rewrite", ["", "\n", "# every key revoked\n"])
+def test_an_empty_rewrite_keeps_the_last_good_keys(
+    tmp_path: Path, rewrite: str, caplog: pytest.LogCaptureFixture
+):
+    """Truncate-then-write (editors, ``>``) showed an empty file: 0 keys, every request 401."""
+    path = tmp_path / "keys"
+    key = new_key()
+    path.write_text(key_line("a", key, ["predict"]) + "\n")
+    store = KeyStore(path)
+    path.write_text(rewrite)
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    store._checked_at = 0.0
+    with caplog.at_level(logging.ERROR, logger="mlsys.api.auth"):
+        assert store.lookup(key) is not None
+    assert store.reload_errors == 1 and len(store) == 1
+    assert "keeping the previous keys" in caplog.text
+    replacement = new_key()
+    path.write_text(key_line("b", replacement, ["predict"]) + "\n")  # the write that follows
+    store._checked_at = 0.0
+    assert store.lookup(replacement) is not None and store.lookup(key) is None
+
+
+def test_an_empty_key_file_is_refused_at_start_up(tmp_path: Path):
+    path = tmp_path / "keys"
+    path.write_text("# nothing yet\n")
+    with pytest.raises(KeyFileError, match="no keys"):
+        KeyStore(path)
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+import threading
+
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from app.http.errors import ApiError, ErrorDetail, error_json, field_path
+from app.wiring.factory import create_app
+from tests.app.conftest import wait_until
+from tests.servers import free_port
 
 
 @pytest.mark.parametrize(
@@ -42,3 +51,49 @@ def test_unknown_route_and_method_use_the_error_shape(api: TestClient):
         assert set(body["error"]) == {"code", "message", "details", "request_id"}
         assert body["error"]["code"] == code
         assert body["error"]["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.slow
+def test_a_client_gone_mid_body_is_a_499_not_a_server_error(
+    api_settings, keys, registry, caplog: pytest.LogCaptureFixture
+):
+    """A disconnect mid-body was logged as 'unhandled error' with a traceback, counted 500."""
+    app = create_app(api_settings, registry)
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, http="httptools"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    metrics = app.state.mlsys.metrics.registry
+
+    def counted(status: str) -> float:
+        labels = {"route": "/v1/predict", "method": "POST", "status": status}
+        return metrics.get_sample_value("mlsys_http_requests_total", labels) or 0.0
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    with caplog.at_level(logging.DEBUG):
+        thread.start()
+        try:
+            wait_until(ready, what="the server to be ready")
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(
+                    b"POST /v1/predict HTTP/1.1\r\nHost: api\r\n"
+                    + f"Authorization: Bearer {keys.predict}\r\n".encode()
+                    + b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                    + b'{"rows": [{"mean_radius": 1'
+                )
+                wait_until(lambda: len(server.server_state.connections) > 0)
+            wait_until(lambda: counted("499") == 1, what="the disconnect to be counted")
+        finally:
+            server.should_exit = True
+            thread.join(15)
+    assert counted("500") == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    access = [r for r in caplog.records if getattr(r, "route", None) == "/v1/predict"]
+    assert [getattr(r, "status", None) for r in access] == [499]

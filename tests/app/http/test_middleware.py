@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from app.http.middleware import RequestContextMiddleware
 from app.metrics import ApiMetrics
 
+STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
 
 def test_a_request_over_the_timeout_gets_504():
     app = FastAPI()
@@ -43,12 +45,31 @@ def test_request_id_is_echoed_or_generated(api: TestClient, feature_rows):
 
 
 def test_security_headers_on_every_response(api: TestClient):
-    for response in (api.get("/healthz"), api.post("/v1/predict", content=b"{")):
+    responses = (
+        api.get("/healthz"),
+        api.post("/v1/predict", content=b"{"),
+        api.get("/nope"),
+        api.get("/docs"),  # off by default: a 404 like any unknown route, headers included
+        api.get("/openapi.json"),
+    )
+    for response in responses:
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["cache-control"] == "no-store"
-        assert "default-src 'none'" in response.headers["content-security-policy"]
-    assert "content-security-policy" not in api.get("/docs").headers
+        assert response.headers["content-security-policy"] == STRICT_CSP
+
+
+def test_docs_pages_get_their_own_policy_only_where_the_app_says():
+    app = FastAPI()
+    app.add_middleware(
+        RequestContextMiddleware, metrics=ApiMetrics(), timeout_seconds=5, docs_paths=("/docs",)
+    )
+    client = TestClient(app)
+    docs = client.get("/docs").headers["content-security-policy"]
+    assert "script-src" in docs and "frame-ancestors 'none'" in docs
+    assert client.get("/docs/oauth2-redirect").headers["content-security-policy"] == docs
+    assert client.get("/docsx").headers["content-security-policy"] == STRICT_CSP
+    assert client.get("/redoc").headers["content-security-policy"] == STRICT_CSP
 
 
 def test_requests_are_counted_by_route_template(api: TestClient):

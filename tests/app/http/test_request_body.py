@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import pytest
 from starlette.requests import Request
 
 from app.contract.predict import PredictRequest
+from app.http import request_body
 from app.http.errors import ApiError
-from app.http.request_body import openapi_request_body, parse_body, read_capped
+from app.http.request_body import (
+    openapi_request_body,
+    parse_body,
+    read_capped,
+    require_json,
+)
 
 
 def _request(chunks: list[bytes], content_length: int | None = None) -> Request:
@@ -57,3 +65,59 @@ def test_openapi_request_body_is_the_models_schema():
     body = openapi_request_body(PredictRequest)["requestBody"]
     assert body["required"] is True
     assert body["content"]["application/json"]["schema"] == PredictRequest.model_json_schema()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "application/json",
+        "APPLICATION/JSON",
+        "application/json;charset=utf-8",
+        'Application/JSON; Charset="UTF-8"',
+    ],
+)
+def test_json_media_types_are_read_case_insensitively(header: str):
+    require_json(header)
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        (None, "send Content-Type: application/json"),
+        ("text/csv", "send Content-Type: application/json"),
+        ("application/json; charset=latin-1", "UTF-8"),
+        ("application/jsonx", "send Content-Type: application/json"),
+    ],
+)
+def test_other_media_types_and_charsets_are_refused(header: str | None, says: str):
+    with pytest.raises(ApiError) as refused:
+        require_json(header)
+    assert refused.value.status == 415 and says in refused.value.message
+
+
+def test_large_bodies_are_parsed_one_at_a_time(monkeypatch: pytest.MonkeyPatch):
+    """Parses hold the GIL: running them together would starve the event loop."""
+    active, most = 0, 0
+    lock = threading.Lock()
+
+    def slow_parse(model, body, count, check):
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+        time.sleep(0.05)
+        with lock:
+            active -= 1
+        return body
+
+    monkeypatch.setattr(request_body, "count_then_parse", slow_parse)
+    large = b" " * (request_body.INLINE_PARSE_BYTES + 1)
+
+    async def many() -> list[object]:
+        calls = [
+            request_body.parse_capped(PredictRequest, large, len, lambda _: None) for _ in range(6)
+        ]
+        return await asyncio.gather(*calls)
+
+    assert asyncio.run(many()) == [large] * 6
+    assert most == 1

@@ -36,3 +36,15 @@ def test_readiness_fails_while_draining_but_requests_are_still_served(
     assert error["code"] == "draining"
     assert api.get("/v2/health/ready").status_code == 503
     assert api.post("/v1/predict", json={"rows": feature_rows[:1]}).status_code == 200
+
+
+def test_readiness_names_the_model_only_to_a_caller_with_a_key(api: TestClient, api_settings):
+    """Probes need the status alone; anyone could learn the served model from /readyz."""
+    name = api_settings.model_name
+    for headers in ({"Authorization": ""}, {"Authorization": "Bearer mlsk_not-a-key"}):
+        anonymous = api.get("/readyz", headers=headers)
+        assert anonymous.status_code == 200
+        assert anonymous.json() == {"status": "ready"} and name not in anonymous.text
+    assert api.get("/readyz").json()["model_name"] == name
+    for path in ("/healthz", "/v2/health/live", "/v2/health/ready"):
+        assert name not in api.get(path, headers={"Authorization": ""}).text

@@ -73,8 +73,28 @@ def test_invocations_missing_column_names_field_and_row(api, feature_rows):
     assert details == [{"field": "rows[1].worst_area", "message": "required column is missing"}]
 
 
-@pytest.mark.parametrize("media_type", ["APPLICATION/JSON", "Application/Json; charset=UTF-8"])
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        "APPLICATION/JSON",
+        "Application/Json; charset=UTF-8",
+        'application/json ; CHARSET="utf-8"',
+        "application/json; version=1",
+    ],
+)
 def test_the_media_type_is_case_insensitive(api, feature_rows, media_type):
     body = orjson.dumps({"dataframe_records": feature_rows[:1]})
     response = api.post("/invocations", content=body, headers={"content-type": media_type})
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    ["application/json; charset=utf-16", "application/jsonl", "application/json-seq", ""],
+)
+def test_other_media_types_and_charsets_are_415(api, feature_rows, media_type):
+    """JSON is UTF-8 only (RFC 8259): a body declared as UTF-16 was read as UTF-8 anyway."""
+    body = orjson.dumps({"dataframe_records": feature_rows[:1]})
+    response = api.post("/invocations", content=body, headers={"content-type": media_type})
+    assert response.status_code == 415, response.text
+    assert response.json()["error"]["code"] == "unsupported_media_type"

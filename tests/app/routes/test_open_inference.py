@@ -80,6 +80,19 @@ def test_oip_infer_with_one_tensor_per_column_and_an_output_filter(api, feature_
             {"name": "x", "shape": [1, 30], "datatype": "FP64", "data": [True] * 30},
             "inputs[0].data",
         ),
+        # Ragged rows were a 500 from numpy; out-of-range values were accepted.
+        (
+            {"name": "x", "shape": [2, 30], "datatype": "FP64", "data": [[1.0] * 30, [1.0] * 5]},
+            "inputs[0].data",
+        ),
+        (
+            {"name": "x", "shape": [1, 30], "datatype": "UINT8", "data": [-5] + [1] * 29},
+            "inputs[0].data",
+        ),
+        (
+            {"name": "x", "shape": [1, 30], "datatype": "FP16", "data": [1e300] + [1.0] * 29},
+            "inputs[0].data",
+        ),
     ],
 )
 def test_oip_infer_refusals_name_the_tensor(api, tensor, field):

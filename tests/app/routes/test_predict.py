@@ -236,30 +236,57 @@ def test_values_beyond_float32_are_refused_naming_field_and_row(
     assert "mlsys_prediction_score_sum 0.0" in metrics_text(client)
 
 
+def _edge_rows(client: TestClient, names: list[str]) -> list[dict[str, float]]:
+    """Rows on the bounds the served model accepts (training range plus margin, or float32)."""
+    low, high = client.app.state.mlsys.swapper.current.bounds  # type: ignore[attr-defined]
+    pick = np.random.default_rng(0).integers(0, 2, size=(40, len(names))).astype(bool)
+    matrix = np.vstack([low, high, np.where(pick, high, low)])
+    return [dict(zip(names, row, strict=True)) for row in matrix.tolist()]
+
+
+@pytest.mark.parametrize("margin", [10.0, "off"])
 def test_the_largest_accepted_values_score_finitely_and_both_engines_agree(
-    api, forest_api, feature_rows, dataset
+    api_settings, keys, registry, forest_api, dataset, margin
 ):
     """On the edge of what the contract accepts, the compiled path and scikit-learn agree."""
-    names = dataset.names
-    rng = np.random.default_rng(0)
-    rows = [
-        {n: float(v) for n, v in zip(names, r, strict=True)}
-        for r in (rng.choice([-FLOAT32_MAX, FLOAT32_MAX, 0.0, 1.0], size=(40, len(names))))
-    ]
-    fast = api.post("/v1/predict", json={"rows": rows})
-    assert fast.status_code == 200, fast.text
-    model = api.app.state.mlsys.swapper.current  # type: ignore[attr-defined]
-    assert model.compiled.engine == "numpy-linear"
-    matrix = np.array([[r[n] for n in names] for r in rows])
-    expected = model.compiled.estimator.predict_proba(matrix)
-    got = np.array([[p["0"], p["1"]] for p in fast.json()["probabilities"]])
-    assert np.all(np.isfinite(got))
-    np.testing.assert_allclose(got, expected, atol=1e-9)
-    forest = forest_api.post("/v1/predict", json={"rows": rows})
+    settings = api_settings.model_copy(update={"input_bounds_margin": margin})
+    with client_for(settings, keys.predict, registry) as api:
+        wait_ready(api)
+        model = api.app.state.mlsys.swapper.current  # type: ignore[attr-defined]
+        assert model.compiled.engine == "numpy-linear"
+        assert (model.bounds[1][0] == FLOAT32_MAX) == (margin == "off")
+        rows = _edge_rows(api, dataset.names)
+        fast = api.post("/v1/predict", json={"rows": rows})
+        assert fast.status_code == 200, fast.text
+        matrix = np.array([[r[n] for n in dataset.names] for r in rows])
+        expected = model.compiled.estimator.predict_proba(matrix)
+        got = np.array([[p["0"], p["1"]] for p in fast.json()["probabilities"]])
+        assert np.all(np.isfinite(got))
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+        assert "NaN" not in metrics_text(api).split("mlsys_prediction_score_sum")[1].split("\n")[0]
+    forest = forest_api.post("/v1/predict", json={"rows": _edge_rows(forest_api, dataset.names)})
     assert forest.status_code == 200, forest.text
-    for client in (api, forest_api):
-        text = metrics_text(client)
-        assert "NaN" not in text.split("mlsys_prediction_score_sum")[1].split("\n")[0]
+    assert np.all(np.isfinite([list(p.values()) for p in forest.json()["probabilities"]]))
+
+
+@pytest.mark.parametrize("route", ["predict", "invocations", "oip"])
+def test_a_value_past_the_training_bounds_is_refused_on_every_route(api, feature_rows, route):
+    rows = [dict(row) for row in feature_rows[:3]]
+    rows[2]["mean_area"] = 1e6  # finite as float32, but 40x the largest training area
+    names = list(rows[0])
+    data = [[row[n] for n in names] for row in rows]
+    if route == "predict":
+        response = api.post("/v1/predict", json={"rows": rows})
+    elif route == "invocations":
+        response = api.post("/invocations", json={"dataframe_records": rows})
+    else:
+        tensor = {"name": "x", "shape": [3, len(names)], "datatype": "FP64", "data": data}
+        response = api.post("/v2/models/breast-cancer-classifier/infer", json={"inputs": [tensor]})
+    assert response.status_code == 422, response.text
+    [detail] = _error(response)["details"]
+    prefix = "data" if route == "oip" else "rows"
+    assert detail["field"] == f"{prefix}[2].mean_area"
+    assert "the bounds this model takes" in detail["message"]
 
 
 def test_a_model_output_that_is_not_finite_is_refused_and_never_counted(api, feature_rows):

@@ -41,3 +41,31 @@ def test_auth_off_is_logged_as_a_warning(tmp_path: Path, caplog: pytest.LogCaptu
 def test_shadow_scorer_exists_only_when_enabled(tmp_path: Path):
     settings = ApiSettings(auth_enabled=False, home=tmp_path, shadow_enabled=True)
     assert build_state(settings).shadow is not None
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/v1/predict/"), ("GET", "/healthz/")])
+def test_a_trailing_slash_is_not_redirected_to_the_host_header(api: TestClient, method, path):
+    """The redirect was built from Host: an open redirect to http://evil.example/v1/predict."""
+    response = api.request(
+        method, path, headers={"Host": "evil.example"}, json={}, follow_redirects=False
+    )
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    assert "evil.example" not in response.text
+
+
+def test_interactive_docs_are_off_unless_enabled(api_settings: ApiSettings):
+    """/docs loaded Swagger UI from a public CDN with no integrity check, for anyone."""
+    default = TestClient(create_app(api_settings))
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        assert default.get(path).status_code == 404
+    assert default.get("/openapi.json").status_code == 200
+    enabled = TestClient(create_app(api_settings.model_copy(update={"docs_enabled": True})))
+    for path in ("/docs", "/redoc"):
+        page = enabled.get(path)
+        assert page.status_code == 200
+        policy = page.headers["content-security-policy"]
+        assert "https://cdn.jsdelivr.net" in policy and "frame-ancestors 'none'" in policy
+    assert (
+        enabled.get("/healthz").headers["content-security-policy"].startswith("default-src 'none'")
+    )
