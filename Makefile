@@ -18,6 +18,7 @@ help:
 	@echo "make plan-diff A=dev B=prod   resource counts and settings that differ"
 	@echo "make bench      this API against mlflow models serve; writes docs/benchmarks.md"
 	@echo "make bench-abuse   /healthz and memory under slow, oversized and large requests"
+	@echo "make drill-restore | drill-faults | drill-load   reliability drills (docs/reliability.md)"
 	@echo "make lock       refresh requirements.lock from the current environment"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -89,6 +90,21 @@ bench: install $(APP_STAMP)
 # writes its own section of docs/benchmarks.md.
 bench-abuse: install $(APP_STAMP)
 	BENCH_API_PYTHON=$(APP_VENV)/bin/python $(BIN)/python -m tests.benchmarks.abuse
+
+# Reliability drills on one machine, every process started by the drill (docs/reliability.md):
+# each stops, slows and cuts MLflow, PostgreSQL and S3 under Locust load; a backup, drop and
+# restore of the registry database; 10 minutes (DRILL_LOAD_MINUTES) near 70 % of capacity.
+# `make test` runs a short version of each (tests/drills/test_drills.py).
+.PHONY: drill-faults drill-load drill-restore
+drill-faults: install
+	$(BIN)/python -m tests.drills.faults
+
+DRILL_LOAD_MINUTES ?= 10
+drill-load: install
+	DRILL_LOAD_MINUTES=$(DRILL_LOAD_MINUTES) $(BIN)/python -m tests.drills.load
+
+drill-restore: install
+	$(BIN)/python -m tests.drills.restore
 
 STACK ?= dev
 plan: install

@@ -29,6 +29,7 @@ from infra.platform.monitoring.postgres_exporter import PostgresExporter, Postgr
 from infra.platform.monitoring.rules import RuleParams, runbook_base
 from infra.platform.namespaces import Namespaces, NamespacesArgs
 from infra.platform.operations import ClusterOperations, ClusterOperationsArgs
+from infra.platform.operations.db_backup import DatabaseBackupArgs
 from infra.platform.vault import Vault, VaultArgs
 from infra.platform.vault.values import ACTIVE_ADDRESS as VAULT_ADDRESS
 from infra.workloads.airflow import Airflow, AirflowArgs
@@ -245,6 +246,18 @@ ClusterOperations(
         backup_retention_days=platform.backup_retention_days,
         velero_identity=identities.associations["velero"],
         namespaces=namespaces.namespaces,
+        database_backup=DatabaseBackupArgs(
+            databases=("mlflow",),
+            db_user="mlflow",
+            host=database.address,
+            port=database.port,
+            bucket=storage.bucket_names["backups"],
+            kms_key_id=storage.key_arn,
+            db_client_image=config.db_client_image,
+            aws_cli_image=config.aws_cli_image,
+            identity=identities.associations["db-backup"],
+            namespace_ready=db_bootstrap,
+        ),
         k8s_provider=cluster.provider,
     ),
 )

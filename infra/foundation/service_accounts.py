@@ -23,6 +23,8 @@ AIRFLOW = ServiceAccountRef("airflow", "airflow")
 CERT_MANAGER = ServiceAccountRef("cert-manager", "cert-manager")
 # Platform: the Job that creates the application databases and users.
 DB_BOOTSTRAP = ServiceAccountRef("platform-db", "db-bootstrap")
+# Platform: the hourly logical backup of the registry database (infra/platform/operations).
+DB_BACKUP = ServiceAccountRef("platform-db", "db-backup")
 # Platform: postgres-exporter signs in to RDS as the read-only monitoring user (IAM auth).
 POSTGRES_EXPORTER = ServiceAccountRef("monitoring", "postgres-exporter")
 # Managed add-ons: EKS installs these service accounts; the cluster's add-on table binds them.

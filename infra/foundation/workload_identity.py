@@ -52,6 +52,7 @@ WORKLOADS: dict[str, ServiceAccountRef] = {
     "vault": accounts.VAULT,
     "airflow": accounts.AIRFLOW,
     "db-bootstrap": accounts.DB_BOOTSTRAP,
+    "db-backup": accounts.DB_BACKUP,
     "postgres-exporter": accounts.POSTGRES_EXPORTER,
 }
 
@@ -154,6 +155,15 @@ class WorkloadIdentities(pulumi.ComponentResource):
             ),
             "db-bootstrap": pulumi.Output.all(db.secret_arn, db.key_arn).apply(
                 lambda a: iam.secret_read(a[0], a[1])
+            ),
+            # Writes dumps under postgres/ of the backups bucket (never reads or deletes
+            # them: Object Lock keeps them) and reads the registry database as mlflow.
+            "db-backup": pulumi.Output.all(b["backups"], key, db.resource_id).apply(
+                lambda a: iam.document(
+                    iam.allow(["s3:PutObject"], [f"{a[0]}/postgres/*"]),
+                    iam.allow(["kms:GenerateDataKey", "kms:Encrypt"], [a[1]]),
+                    iam.rds_connect(region, account, a[2], "mlflow"),
+                )
             ),
             # Only the monitoring user, whose one extra right in PostgreSQL is pg_monitor.
             "postgres-exporter": pulumi.Output.from_input(db.resource_id).apply(

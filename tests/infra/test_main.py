@@ -58,6 +58,7 @@ def test_exactly_the_documented_outputs_and_secrets_stay_secret(plans, stack):
         "vault",
         "airflow",
         "db-bootstrap",
+        "db-backup",
         "postgres-exporter",
         *(["cert-manager"] if stack == "prod" else []),
     }

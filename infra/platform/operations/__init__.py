@@ -1,4 +1,4 @@
-"""Cluster operations: metrics-server and Velero backups."""
+"""Cluster operations: metrics-server, Velero backups and the hourly database dumps."""
 
 from infra.platform.operations.component import ClusterOperations, ClusterOperationsArgs
 

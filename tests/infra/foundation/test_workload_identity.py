@@ -48,7 +48,11 @@ def test_app_users_connect_with_iam_and_the_bootstrap_reads_only_the_secret(plan
     assert [r.rsplit("/", 1)[1] for r in connects["airflow"]] == ["airflow"]
     # postgres-exporter signs in as the read-only monitoring user, never as an app.
     assert [r.rsplit("/", 1)[1] for r in connects["postgres-exporter"]] == [MONITORING_USER]
-    signing_in = ("mlflow", "airflow", "postgres-exporter")
+    # The backup reads the registry database as its owner; it writes only dumps to S3.
+    assert [r.rsplit("/", 1)[1] for r in connects["db-backup"]] == ["mlflow"]
+    backup = {a for st in policies["db-backup"]["Statement"] for a in st["Action"]}
+    assert backup == {"s3:PutObject", "kms:GenerateDataKey", "kms:Encrypt", "rds-db:connect"}
+    signing_in = ("mlflow", "airflow", "postgres-exporter", "db-backup")
     assert all(not v for k, v in connects.items() if k not in signing_in)
     bootstrap = policies["db-bootstrap"]["Statement"]
     assert bootstrap[0]["Resource"] == [plan.outputs["databaseSecretArn"]]
