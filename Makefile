@@ -16,7 +16,7 @@ help:
 	@echo "make lint       ruff (lint + format check) and mypy"
 	@echo "make plan STACK=dev   the Pulumi program under mocks: build/plan/<stack>/"
 	@echo "make plan-diff A=dev B=prod   resource counts and settings that differ"
-	@echo "make bench      this API against mlflow models serve; writes docs/benchmarks.md"
+	@echo "make bench      every model kind, this API against mlflow models serve; writes docs/benchmarks.md"
 	@echo "make bench-abuse   /healthz and memory under slow, oversized and large requests"
 	@echo "make drill-restore | drill-faults | drill-load   reliability drills (docs/reliability.md)"
 	@echo "make lock       refresh requirements.lock from the current environment"
@@ -84,7 +84,7 @@ $(APP_STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 bench: install $(APP_STAMP)
-	BENCH_API_PYTHON=$(APP_VENV)/bin/python $(BIN)/python -m tests.benchmarks.api_vs_mlflow
+	BENCH_API_PYTHON=$(APP_VENV)/bin/python $(BIN)/python -m tests.benchmarks.per_kind
 
 # Slow-header, oversized-header and large-body attacks on the API as `make bench` runs it;
 # writes its own section of docs/benchmarks.md.

@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 ROW_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
+BATCH_REQUEST_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
@@ -95,6 +96,23 @@ class ApiMetrics:
             buckets=ROW_BUCKETS,
             registry=r,
         )
+        self.batch_rows = Histogram(
+            "mlsys_batch_rows",
+            "Rows per model call on the scoring thread.",
+            buckets=ROW_BUCKETS,
+            registry=r,
+        )
+        self.batch_requests = Histogram(
+            "mlsys_batch_requests",
+            "Requests whose rows shared one model call on the scoring thread.",
+            buckets=BATCH_REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.scoring_overloaded = Counter(
+            "mlsys_scoring_overloaded_total",
+            "Requests answered 503 because the scoring queue was full.",
+            registry=r,
+        )
         self.model_info = Gauge(
             "mlsys_model_info",
             "1 for the model version being served.",
@@ -141,3 +159,8 @@ class ApiMetrics:
             "Share of shadow-scored rows where challenger and champion agree.",
             registry=r,
         )
+
+    def observe_batch(self, rows: int, requests: int) -> None:
+        """One model call on the scoring thread: its rows and how many requests they came from."""
+        self.batch_rows.observe(rows)
+        self.batch_requests.observe(requests)

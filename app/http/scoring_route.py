@@ -28,6 +28,7 @@ from app.http.errors import REFUSALS
 from app.http.json_response import FastJSONResponse
 from app.http.request_body import openapi_request_body, parse_capped, read_capped
 from app.http.route_dependencies import check_row_count, current_model
+from app.lifecycle.batching import Arrival
 from app.lifecycle.served_model import Prediction, ServedModel
 from app.wiring.state import AppState, state_of
 
@@ -48,14 +49,15 @@ class Scoring(Generic[BodyT]):
     key: ApiKey
     request: Request
     state: AppState
+    arrival: Arrival | None = None
 
     @property
     def request_id(self) -> str | None:
         request_id: str | None = self.request.scope["state"].get("request_id")
         return request_id
 
-    def score(self, matrix: np.ndarray) -> Prediction:
-        return self.state.score(self.model, matrix)
+    async def score(self, matrix: np.ndarray) -> Prediction:
+        return await self.state.score(self.model, matrix, arrival=self.arrival)
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,18 @@ class ScoringRoute(APIRoute):
             for precondition in preconditions:
                 precondition(request, model)
             raw = await read_capped(request, state.settings.max_body_bytes)
-            body = await parse_capped(body_model, raw, body_model.raw_row_count, check_rows)
-            rows = body.row_count()
-            check_row_count(state, rows)
-            state.access.charge_rows(key, rows)
-            scoring = Scoring(body, rows, model, key, request, state)
-            return FastJSONResponse(await handler(scoring, **request.path_params))
+            # From here to the model call the request is CPU work only, so a batch forming
+            # on the scoring thread may wait for it; a refusal on the way releases the wait.
+            arrival = state.batcher.arrival()
+            try:
+                body = await parse_capped(body_model, raw, body_model.raw_row_count, check_rows)
+                rows = body.row_count()
+                check_row_count(state, rows)
+                state.access.charge_rows(key, rows)
+                scoring = Scoring(body, rows, model, key, request, state, arrival)
+                return FastJSONResponse(await handler(scoring, **request.path_params))
+            finally:
+                arrival.close()
 
         return run
 

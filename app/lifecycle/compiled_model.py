@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from app.lifecycle.compiled_trees import compile_trees
+
 ProbaFn = Callable[[np.ndarray], np.ndarray]
 
 
@@ -21,7 +23,7 @@ ProbaFn = Callable[[np.ndarray], np.ndarray]
 class CompiledModel:
     predict_proba: ProbaFn
     classes: np.ndarray
-    engine: str  # "numpy-linear" or "sklearn"
+    engine: str  # "numpy-linear", "numpy-trees" (app/lifecycle/compiled_trees.py) or "sklearn"
     estimator: Any = None  # the scikit-learn object behind it, for checks and tests
 
 
@@ -114,4 +116,15 @@ def compile_model(
             agrees = np.allclose(fast(probe), expected, rtol=1e-9, atol=1e-12)
         if agrees:
             return CompiledModel(fast, classes, "numpy-linear", estimator)
+    trees = compile_trees(_steps(estimator))
+    if trees is not None:
+        probe = _probe_rows(example, bounds)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                # Same comparisons, same order of sums: nothing short of identical is accepted.
+                agrees = np.array_equal(trees(probe), estimator.predict_proba(probe))
+        except ValueError:  # scikit-learn refuses a probe row it cannot take: keep it
+            agrees = False
+        if agrees:
+            return CompiledModel(_quiet(trees), classes, "numpy-trees", estimator)
     return CompiledModel(_quiet(estimator.predict_proba), classes, "sklearn", estimator)

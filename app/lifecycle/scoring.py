@@ -31,7 +31,18 @@ def score(
     shadow: ShadowScorer | None,
 ) -> Prediction:
     """Predict and record; shadow and drift work stays off the hot path (O(1) hand-offs)."""
-    result = model.predict(matrix)
+    return record(model, matrix, model.predict(matrix), metrics, drift, shadow)
+
+
+def record(
+    model: ServedModel,
+    matrix: np.ndarray,
+    result: Prediction,
+    metrics: ApiMetrics,
+    drift: DriftWindow | None,
+    shadow: ShadowScorer | None,
+) -> Prediction:
+    """Refuse a non-finite answer, else count it and hand the rows to drift and shadow."""
     # Probabilities are in [0, 1], so their sum is finite exactly when every one is: one
     # reduction on the hot path. A NaN must never reach a client or a metric sum. The input
     # bounds should make this impossible, so it is counted and logged as a model defect.

@@ -36,4 +36,4 @@ async def invocations(call: Scoring[InvocationsRequest]) -> InvocationsResponse:
         # Lists without names are taken in signature order, as MLflow does for tensors.
         columns = table.columns or model.feature_names
         matrix = from_split(columns, table.data or [], model.columns, extra)
-    return {"predictions": call.score(matrix).labels.tolist()}
+    return {"predictions": (await call.score(matrix)).labels.tolist()}

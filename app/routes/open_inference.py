@@ -90,7 +90,7 @@ async def infer(call: Scoring[InferRequest], name: str) -> InferResponse:
     payload, model = call.body, call.model
     wanted = payload.wanted_outputs()
     matrix = to_matrix(payload, model.columns, call.state.settings.extra_columns)
-    result = call.score(matrix)
+    result = await call.score(matrix)
     tensors: dict[str, OutputTensor] = {
         "label": {
             "name": "label",

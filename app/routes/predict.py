@@ -17,7 +17,9 @@ router = APIRouter(tags=["predict"])
 async def predict(call: Scoring[PredictRequest]) -> PredictResponse:
     """Predict labels and class probabilities for one or more rows (scope `predict`)."""
     model = call.model
-    result = call.score(to_matrix(call.body, model.columns, call.state.settings.extra_columns))
+    result = await call.score(
+        to_matrix(call.body, model.columns, call.state.settings.extra_columns)
+    )
     names = model.class_names
     return {
         "model_name": model.version.name,

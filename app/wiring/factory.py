@@ -14,6 +14,8 @@ from app.http.auth import AccessControl, KeyStore
 from app.http.json_response import FastJSONResponse
 from app.http.middleware import RequestContextMiddleware
 from app.http.rate_limit import RateLimiter
+from app.lifecycle.batching import MicroBatcher, compiled_linear, never_inline
+from app.lifecycle.cpu_budget import limit_thread_pools
 from app.lifecycle.model_swapper import ModelSwapper
 from app.lifecycle.registry_client import Registry
 from app.lifecycle.shadow import ShadowScorer
@@ -46,6 +48,15 @@ def build_state(settings: ApiSettings, registry: Registry | None = None) -> AppS
             RateLimiter(settings.rate_limit_rows_per_second, settings.rate_limit_rows_burst),
         ),
         swapper=swapper,
+        batcher=MicroBatcher(
+            max_rows=settings.batch_max_rows,
+            max_wait_seconds=settings.batch_max_wait_ms / 1000,
+            max_queued=settings.scoring_queue_limit,
+            inline=compiled_linear if settings.score_linear_inline else never_inline,
+            observe=metrics.observe_batch,
+            # OpenMP's pool size belongs to the thread that sets it: the scoring thread.
+            on_start=lambda: limit_thread_pools(settings.scoring_threads),
+        ),
         shadow=ShadowScorer(lambda: swapper.shadow, metrics, settings.shadow_sample_rate)
         if settings.shadow_enabled
         else None,
@@ -66,6 +77,7 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
             )
         if state.shadow is not None:
             state.shadow.start()
+        state.batcher.start()
         state.swapper.start()
         if state.access.keys is None:
             log.warning("authentication is OFF: every caller has every scope")
@@ -73,6 +85,7 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
             yield
         finally:
             state.swapper.stop()
+            state.batcher.stop()
             if state.shadow is not None:
                 state.shadow.stop()
             if metrics_server is not None:

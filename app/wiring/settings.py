@@ -107,6 +107,38 @@ class ApiSettings(BaseSettings):
         "answered 503 (the liveness probe excepted).",
     )
 
+    # Scoring (app/lifecycle/batching.py).
+    batch_max_rows: int = Field(
+        default=1000,
+        ge=1,
+        description="Rows per model call at most: concurrent requests' rows are scored in one "
+        "call up to this.",
+    )
+    batch_max_wait_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=50,
+        description="How long a forming batch may wait for a request still being validated; a "
+        "request that arrives alone is scored at once.",
+    )
+    scoring_queue_limit: int = Field(
+        default=256,
+        ge=1,
+        description="Requests waiting for the scoring thread beyond which a request is "
+        "answered 503.",
+    )
+    scoring_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="BLAS and OpenMP threads for model calls; default: the pod's CPU limit "
+        "(cgroup cpu.max), else the cores this process may use.",
+    )
+    score_linear_inline: bool = Field(
+        default=True,
+        description="Score the compiled linear model on the event loop: its matrix product "
+        "costs less than handing it to the scoring thread.",
+    )
+
     # The input contract.
     max_rows: int = Field(default=1000, ge=1, description="Rows per request before 413.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Body size before 413.")

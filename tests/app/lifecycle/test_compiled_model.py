@@ -7,7 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_iris, make_classification
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -53,13 +57,29 @@ def test_multiclass_logistic_regression_compiles_to_softmax():
 @pytest.mark.parametrize(
     "estimator",
     [
-        RandomForestClassifier(n_estimators=5, random_state=0),
+        ExtraTreesClassifier(n_estimators=5, random_state=0),
         Pipeline([("s", MinMaxScaler()), ("m", LogisticRegression())]),
     ],
 )
 def test_anything_else_is_served_by_scikit_learn_itself(estimator):
     x, y = make_classification(n_samples=200, n_features=6, random_state=1)
     _check(estimator.fit(x, y), x, "sklearn")
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        RandomForestClassifier(n_estimators=5, random_state=0),
+        Pipeline([("s", StandardScaler()), ("m", RandomForestClassifier(n_estimators=5))]),
+        Pipeline([("s", StandardScaler()), ("m", HistGradientBoostingClassifier(max_iter=5))]),
+    ],
+)
+def test_the_pipelines_tree_ensembles_compile_to_identical_numpy(estimator):
+    x, y = make_classification(n_samples=200, n_features=6, random_state=1)
+    estimator.fit(x, y)
+    compiled = compile_model(estimator, x[:5])
+    assert compiled.engine == "numpy-trees"
+    np.testing.assert_array_equal(compiled.predict_proba(x), estimator.predict_proba(x))
 
 
 # The fast path and the estimator agree on every input the contract accepts (issue 8, part 4).

@@ -1,0 +1,1 @@
+"""Offline batch scoring with the API's contract and model snapshot (``python -m app.batch``)."""
