@@ -15,13 +15,13 @@ from pathlib import Path
 import boto3
 import httpx
 import psycopg2
-import pytest
 from mlflow import MlflowClient
 from mypy_boto3_s3 import S3Client
 
 from app.model_contract import LOCAL_SIGNING_PUBLIC_KEY_FILE
 from tests.drills.fault_proxy import FaultProxy, free_port
 from tests.drills.processes import DrillError, Service, answers, wait_until
+from tests.postgres import unavailable
 
 BIN = Path(sys.executable).parent
 ARTIFACTS_BUCKET = "mlflow-artifacts"
@@ -240,18 +240,24 @@ def _make_key(workdir: Path) -> None:
     )
 
 
+SERVER_PROGRAMS = ("initdb", "pg_ctl", "pg_dump", "pg_restore", "psql")
+
+
 def require_postgres_server() -> None:
-    """Skip without PostgreSQL's server programs; fail instead where CI requires them."""
-    missing = [
-        name
-        for name in ("initdb", "pg_ctl", "pg_dump", "pg_restore", "psql")
-        if shutil.which(name) is None
-    ]
-    if missing:
-        message = f"the drills start their own PostgreSQL and need {', '.join(missing)}"
-        if os.environ.get("MLSYS_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required here (MLSYS_REQUIRE_POSTGRES=1): {message}")
-        pytest.skip(message)
+    """PostgreSQL's server programs on PATH, found in Debian's and Ubuntu's versioned folder
+    (/usr/lib/postgresql/<major>/bin) when they are not; else ``unavailable``."""
+    if all(shutil.which(name) for name in SERVER_PROGRAMS):
+        return
+    folders = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0,
+    )
+    for folder in reversed(folders):
+        if all((folder / name).exists() for name in SERVER_PROGRAMS):
+            os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ['PATH']}"
+            return
+    missing = [name for name in SERVER_PROGRAMS if shutil.which(name) is None]
+    unavailable(f"the drills start their own PostgreSQL and need {', '.join(missing)}")
 
 
 def execute(port: int, sql: str, database: str = "postgres") -> None:
