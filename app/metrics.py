@@ -128,6 +128,16 @@ class ApiMetrics:
             ["alias", "reason"],
             registry=r,
         )
+        self.registry_up = Gauge(
+            "mlsys_registry_up",
+            "1 when the last poll reached the model registry, 0 when it could not.",
+            registry=r,
+        )
+        self.registry_last_success = Gauge(
+            "mlsys_registry_last_success_timestamp_seconds",
+            "Unix time of the last poll that reached the model registry.",
+            registry=r,
+        )
         self.model_ready = Gauge(
             "mlsys_model_ready", "1 when a model is loaded and serving.", registry=r
         )

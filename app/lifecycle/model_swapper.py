@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+import time
 from enum import StrEnum
 from pathlib import Path
 
 from app.lifecycle.artifact_loader import load_version
 from app.lifecycle.drift import DriftCollector, DriftWindow
-from app.lifecycle.registry_client import Registry, TrackingCredentials, registry_for
+from app.lifecycle.registry_client import (
+    Registry,
+    ResolvedVersion,
+    TrackingCredentials,
+    registry_for,
+)
 from app.lifecycle.served_model import ServedModel
 from app.metrics import ApiMetrics
 from app.model_contract import SignatureError
@@ -44,6 +50,10 @@ class ModelSwapper:
         self._thread: threading.Thread | None = None
         self._registry = registry
         self.last_error: str | None = None
+        # When the registry stopped answering (monotonic), and the last failure logged per
+        # alias: an outage or a broken version logs once, not once per poll.
+        self._registry_down_since: float | None = None
+        self._logged_failure: dict[str, str] = {}
         metrics.registry.register(DriftCollector(lambda: self._drift))
 
     @property
@@ -87,16 +97,43 @@ class ModelSwapper:
             base.mkdir(parents=True, exist_ok=True)
         return tempfile.TemporaryDirectory(prefix=f"mlsys-model-v{version}-", dir=base)
 
+    def _resolve(self, alias: str) -> tuple[Registry, ResolvedVersion | None]:
+        """Ask the registry where ``alias`` points; record whether it could be reached."""
+        try:
+            registry = self.registry()
+            version = registry.resolve_alias(self.settings.model_name, alias)
+        except Exception as exc:
+            self.metrics.registry_up.set(0)
+            if self._registry_down_since is None:
+                self._registry_down_since = time.monotonic()
+                log.error(
+                    "registry unreachable; serving the loaded model until it answers",
+                    extra={"registry": self.registry_uri, "error": str(exc)},
+                )
+            raise
+        self.metrics.registry_up.set(1)
+        self.metrics.registry_last_success.set(time.time())
+        if self._registry_down_since is not None:
+            log.info(
+                "registry reachable again",
+                extra={
+                    "registry": self.registry_uri,
+                    "down_seconds": round(time.monotonic() - self._registry_down_since, 1),
+                },
+            )
+            self._registry_down_since = None
+        return registry, version
+
     def _load(
         self, alias: str, have: ServedModel | None
     ) -> tuple[RefreshOutcome, ServedModel | None]:
-        name = self.settings.model_name
         try:
-            registry = self.registry()
-            version = registry.resolve_alias(name, alias)
+            registry, version = self._resolve(alias)
             if version is None:
+                self._logged_failure.pop(alias, None)
                 return RefreshOutcome.NO_VERSION, None
             if have is not None and have.version.version == version.version:
+                self._logged_failure.pop(alias, None)
                 return RefreshOutcome.UNCHANGED, have
             public_key = self._public_key()
             with self._download_dir(version.version) as scratch:
@@ -108,16 +145,22 @@ class ModelSwapper:
                     self.settings.model_probe_timeout_seconds,
                     self.settings.input_bounds_margin,
                 )
+                self._logged_failure.pop(alias, None)
                 return RefreshOutcome.LOADED, loaded
         except Exception as exc:
             reason = type(exc).__name__
             self.metrics.model_load_failures.labels(alias=alias, reason=reason).inc()
             if alias == self.settings.model_alias:
                 self.last_error = str(exc)
-            log.error(
-                "model load failed; keeping the current model",
-                extra={"alias": alias, "reason": reason, "error": str(exc)},
-            )
+            # The same failure again (the registry still down, the same bad version) is
+            # counted by the metric above but not logged again.
+            failure = f"{reason}: {exc}"
+            if self._registry_down_since is None and self._logged_failure.get(alias) != failure:
+                self._logged_failure[alias] = failure
+                log.error(
+                    "model load failed; keeping the current model",
+                    extra={"alias": alias, "reason": reason, "error": str(exc)},
+                )
             return RefreshOutcome.FAILED, None
 
     def refresh(self) -> RefreshOutcome:

@@ -29,6 +29,10 @@ class RegistryError(RuntimeError):
     """The registry could not be reached or does not hold what we asked for."""
 
 
+class ArtifactDownloadError(RegistryError):
+    """The registry answered, but a version's files could not be fetched from its store."""
+
+
 @dataclass(frozen=True)
 class TrackingCredentials:
     """How to authenticate to a tracking server: a bearer token, or a user and password."""
@@ -103,7 +107,7 @@ class LibraryRegistry:
                 download_artifacts(artifact_uri=uri, dst_path=str(target), tracking_uri=self.uri)
             )
         except (MlflowException, OSError) as exc:
-            raise RegistryError(
+            raise ArtifactDownloadError(
                 f"cannot download {version.name} v{version.version}: {exc}"
             ) from exc
 
@@ -174,6 +178,14 @@ class RestRegistry:
         )
 
     def download(self, version: ResolvedVersion, target: Path) -> Path:
+        try:
+            return self._download(version, target)
+        except ArtifactDownloadError:
+            raise
+        except RegistryError as exc:
+            raise ArtifactDownloadError(str(exc)) from exc
+
+    def _download(self, version: ResolvedVersion, target: Path) -> Path:
         body = self._get(
             "/api/2.0/mlflow/model-versions/get-download-uri",
             name=version.name,

@@ -15,7 +15,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from app.lifecycle.registry_client import RegistryError, ResolvedVersion
+from app.lifecycle.registry_client import ArtifactDownloadError, RegistryError, ResolvedVersion
 from app.model_contract import (
     ARTIFACT_SHA_TAG,
     DATASET_SHA_TAG,
@@ -85,6 +85,7 @@ class InMemoryRegistry:
         self.aliases: dict[str, str] = {}
         self.downloads: list[Path] = []
         self.down = False
+        self.artifacts_down = False
 
     def publish(
         self, folder: Path, metrics: dict[str, float] | None = None, *, signed: bool = True
@@ -118,6 +119,8 @@ class InMemoryRegistry:
         return replace(self.versions[version][0], alias=alias)
 
     def download(self, version: ResolvedVersion, target: Path) -> Path:
+        if self.artifacts_down:
+            raise ArtifactDownloadError(f"cannot download {version.name} v{version.version}")
         self.downloads.append(target)
         shutil.copytree(self.versions[version.version][1], target, dirs_exist_ok=True)
         return target

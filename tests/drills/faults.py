@@ -32,8 +32,8 @@ MLFLOW, POSTGRES, S3 = "MLflow server", "PostgreSQL", "S3 endpoint"
 STOPPED, SLOW, DROPPING = "stopped, then restarted", "slow", "drops connections"
 # Alerts the rules in infra/platform/monitoring/rules/ raise for each dependency being down.
 ALERTS = {
-    MLFLOW: "MLflowDown (5 m, page); ModelReloadFailing (15 m, ticket)",
-    POSTGRES: "DatabaseDown (5 m, page); ModelReloadFailing (15 m, ticket)",
+    MLFLOW: "MLflowDown (5 m, page); ModelRegistryUnreachable (10 m, ticket)",
+    POSTGRES: "DatabaseDown (2 m, page); ModelRegistryUnreachable (10 m, ticket)",
     S3: "ModelReloadFailing (15 m, ticket) once a new version must load",
 }
 
@@ -71,7 +71,9 @@ class FaultResult:
     failed_predictions: int
     not_ready: int
     registry_errors: float  # increase of mlsys_model_load_failures_total{reason=RegistryError}
-    error_log_lines: int  # "model load failed" lines the API logged during the fault
+    registry_up_during: float  # mlsys_registry_up at the end of the fault
+    registry_up_after: float  # mlsys_registry_up once the promoted version serves
+    error_log_lines: int  # "registry unreachable" lines the API logged during the fault
     first_error: str
     promoted: str | None  # version promoted during the fault; None when nothing can write
     picked_up_seconds: float | None  # after the dependency returned
@@ -167,7 +169,7 @@ def _signed_versions(drill: Stack) -> dict[str, bool]:
 
 def _log_errors(api: ApiProcess, offset: int) -> tuple[int, str]:
     lines = api.log.read_bytes()[offset:].decode(errors="replace").splitlines()
-    failed = [line for line in lines if "model load failed" in line]
+    failed = [line for line in lines if "registry unreachable" in line]
     return len(failed), (failed[0][:300] if failed else "")
 
 
@@ -184,6 +186,7 @@ def one_fault(
     promoted: str | None = None
     training_exit, training_message, training_seconds = None, "", 0.0
     unchanged = True
+    up_during = 1.0
     try:
         writer = _writer(drill, fault)
         if writer is not None:
@@ -197,12 +200,14 @@ def one_fault(
             message = [line for line in done.stderr.splitlines() if line.strip()]
             training_message = message[-1][:240] if message else done.stdout[-240:]
         time.sleep(hold)
+        up_during = metric(api, "mlsys_registry_up")
     finally:
         repair()
     probes, failed, not_ready = prober.take()
     errors = metric(api, "mlsys_model_load_failures_total", reason="RegistryError") - errors_before
     lines, first = _log_errors(api, log_offset)
     picked_up = wait_serving(api, promoted, timeout=120) if promoted else None
+    up_after = metric(api, "mlsys_registry_up")
     if train:
         signed = _signed_versions(drill)
         unchanged = len(signed) == 2 and all(signed.values())
@@ -212,6 +217,8 @@ def one_fault(
         failed_predictions=failed,
         not_ready=not_ready,
         registry_errors=errors,
+        registry_up_during=up_during,
+        registry_up_after=up_after,
         error_log_lines=lines,
         first_error=first,
         promoted=promoted,
@@ -278,8 +285,13 @@ def check(results: list[FaultResult]) -> list[str]:
             problems.append(f"{name}: v{r.promoted} not picked up")
         if r.fault.mode == STOPPED and r.fault.dependency != S3 and not r.registry_errors:
             problems.append(f"{name}: no RegistryError counted")
-        if r.fault.mode == STOPPED and r.fault.dependency != S3 and not r.error_log_lines:
-            problems.append(f"{name}: no 'model load failed' log line")
+        if r.fault.mode == STOPPED and r.fault.dependency != S3:
+            if r.error_log_lines != 1:
+                problems.append(f"{name}: {r.error_log_lines} 'registry unreachable' lines, not 1")
+            if r.registry_up_during != 0:
+                problems.append(f"{name}: mlsys_registry_up stayed {r.registry_up_during:g}")
+        if r.promoted and r.registry_up_after != 1:
+            problems.append(f"{name}: mlsys_registry_up {r.registry_up_after:g} after the return")
         if r.training_exit == 0 or not r.versions_unchanged:
             problems.append(f"{name}: training succeeded or left a version: {r.training_message}")
     return problems
@@ -292,7 +304,11 @@ def render(results: list[FaultResult], figures: LoadFigures) -> str:
         seen = f"{r.failed_predictions} of {r.probes} predictions failed; ready throughout"
         if r.not_ready:
             seen = f"{r.failed_predictions} of {r.probes} failed; {r.not_ready} not ready"
-        signal = f"+{r.registry_errors:g} RegistryError, {r.error_log_lines} log lines"
+        signal = (
+            f"mlsys_registry_up {r.registry_up_during:g} during, {r.registry_up_after:g} after; "
+            f"+{r.registry_errors:g} RegistryError; {r.error_log_lines} log line"
+            + ("" if r.error_log_lines == 1 else "s")
+        )
         promoted = (
             f"v{r.promoted} served {r.picked_up_seconds:.1f} s after the return"
             if r.promoted and r.picked_up_seconds is not None

@@ -22,6 +22,11 @@ def _swapper(settings, registry) -> tuple[ModelSwapper, ApiMetrics]:
     return ModelSwapper(settings, metrics, registry), metrics
 
 
+def _failures(metrics: ApiMetrics, reason: str) -> float | None:
+    labels = {"alias": "champion", "reason": reason}
+    return metrics.registry.get_sample_value("mlsys_model_load_failures_total", labels)
+
+
 def test_refresh_loads_then_reports_unchanged(api_settings, registry):
     swapper, metrics = _swapper(api_settings, registry)
     assert swapper.current is None
@@ -137,6 +142,64 @@ def test_registry_outage_keeps_serving(api_settings, keys, registry):
         assert outcome["outcome"] == "failed" and "cannot reach the registry" in outcome["error"]
         assert client.get("/readyz").status_code == 200
         assert 'reason="RegistryError"' in metrics_text(client)
+
+
+def test_an_outage_sets_the_registry_gauge_and_logs_once_each_way(
+    api_settings, registry, weak_folder, caplog
+):
+    swapper, metrics = _swapper(api_settings, registry)
+    assert swapper.refresh() is RefreshOutcome.LOADED
+    assert metrics.registry.get_sample_value("mlsys_registry_up") == 1
+    reached = metrics.registry.get_sample_value("mlsys_registry_last_success_timestamp_seconds")
+    assert reached > 0
+    registry.down = True
+    registry.set_alias("champion", registry.publish(weak_folder))  # promoted during the outage
+    with caplog.at_level(logging.INFO, logger="mlsys.api.model"):
+        outcomes = [swapper.refresh() for _ in range(3)]
+        assert outcomes == [RefreshOutcome.FAILED] * 3
+        assert metrics.registry.get_sample_value("mlsys_registry_up") == 0
+        assert (
+            metrics.registry.get_sample_value("mlsys_registry_last_success_timestamp_seconds")
+            == reached
+        )
+        assert swapper.current is not None and swapper.current.version.version == "1"
+        registry.down = False
+        assert swapper.refresh() is RefreshOutcome.LOADED
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("registry unreachable; serving the loaded model until it answers") == 1
+    assert "model load failed; keeping the current model" not in messages
+    assert messages.count("registry reachable again") == 1
+    assert metrics.registry.get_sample_value("mlsys_registry_up") == 1
+    assert swapper.current is not None and swapper.current.version.version == "2"
+    failures = _failures(metrics, "RegistryError")
+    assert failures == 3  # every failed poll is counted, only the first logged
+
+
+def test_the_same_bad_version_is_logged_once_not_once_per_poll(
+    api_settings, registry, tmp_path, dataset, caplog
+):
+    swapper, metrics = _swapper(api_settings, registry)
+    swapper.refresh()
+    forest = crafted_forest(dataset.train, dataset.train_labels)
+    folder = write_model_folder(tmp_path / "crafted", forest, dataset.names, dataset.train)
+    registry.set_alias("champion", registry.publish(folder, signed=False))
+    with caplog.at_level(logging.ERROR, logger="mlsys.api.model"):
+        assert [swapper.refresh() for _ in range(3)] == [RefreshOutcome.FAILED] * 3
+    refusals = [r for r in caplog.records if r.getMessage().startswith("model load failed")]
+    assert len(refusals) == 1 and "no signed manifest" in refusals[0].error  # type: ignore[attr-defined]
+    assert (
+        metrics.registry.get_sample_value("mlsys_registry_up") == 1
+    )  # the registry answered; the version is bad
+
+
+def test_an_unreachable_artifact_store_is_its_own_reason(api_settings, registry, weak_folder):
+    swapper, metrics = _swapper(api_settings, registry)
+    swapper.refresh()
+    registry.set_alias("champion", registry.publish(weak_folder))
+    registry.artifacts_down = True
+    assert swapper.refresh() is RefreshOutcome.FAILED
+    assert _failures(metrics, "ArtifactDownloadError") == 1
+    assert metrics.registry.get_sample_value("mlsys_registry_up") == 1
 
 
 def test_download_scratch_is_emptied_once_the_model_is_loaded(
