@@ -16,7 +16,7 @@ from training import pipeline
 from training.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
 from training.ingest import IngestError
 from training.reevaluate import reevaluate as reevaluate_version
-from training.register import Registered
+from training.register import Registered, RegistrationError
 from training.registry import RegistryError
 from training.remote_workspace import RemoteWorkspaceError, open_workspace
 from training.tracking import TrackingSettings
@@ -66,6 +66,7 @@ _EXPECTED_FAILURES = (
     RemoteWorkspaceError,
     ArtifactError,
     RegistryError,
+    RegistrationError,
     TrainingError,
     # The tracking server or store refused a write (unreachable, unauthorised, ...).
     MlflowException,

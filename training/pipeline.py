@@ -7,6 +7,7 @@ next step refuses an output that belongs to another run.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ from training.tracking import configure, git_commit, git_dirty
 from training.train import features, hyper_parameters, labels, split_dataset, train
 from training.validate import DatasetValidationError, ValidationReport, validate
 from training.workspace import StepOrderError, Workspace
+
+log = logging.getLogger("mlsys.training")
 
 
 def _load_dataset(ws: Workspace) -> pd.DataFrame:
@@ -172,6 +175,18 @@ def step_register(config: PipelineConfig, ws: Workspace) -> Registered:
             config.model_name, same, version.tags.get("artifact_sha256", ""), "", unchanged=True
         )
     else:
+        # A register step killed between logging and signing (OOM, eviction) left an
+        # unsigned version of this run behind; it goes before a new one is made.
+        discarded = provenance.discard_half_registered(
+            client, config.model_name, trained["run_id"], (ARTIFACT_SHA_TAG, MANIFEST_SIGNATURE_TAG)
+        )
+        if discarded:
+            log.warning(
+                "deleted half-registered %s v%s of run %s",
+                config.model_name,
+                ", v".join(discarded),
+                trained["run_id"],
+            )
         registered = register(
             model,
             model_name=config.model_name,

@@ -55,6 +55,25 @@ def registered_from_run(
     return str(min(done)) if done else None
 
 
+def discard_half_registered(
+    client: MlflowClient, model_name: str, run_id: str, complete_tags: tuple[str, ...]
+) -> list[str]:
+    """Delete the versions this run registered that lack one of ``complete_tags``.
+
+    Left by a register step that failed or was killed between logging the model and signing
+    it. The API refuses them (no signed manifest), but they must not linger in the registry
+    where a person could mistake one for a candidate. Returns the deleted versions.
+    """
+    found = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
+    half = sorted(
+        (str(v.version) for v in found if not all(tag in v.tags for tag in complete_tags)),
+        key=int,
+    )
+    for version in half:
+        client.delete_model_version(model_name, version)
+    return half
+
+
 def run_tags(
     ingested: dict[str, Any], checked: dict[str, Any], commit: str, dirty: str, fp: str
 ) -> dict[str, str]:

@@ -19,6 +19,7 @@ from app.model_contract import (
     DATASET_SHA_TAG,
     FEATURES_TAG,
     GIT_COMMIT_TAG,
+    MANIFEST_SIGNATURE_TAG,
     METRIC_TAG_PREFIX,
     MODEL_FILE,
     REFERENCE_FILE,
@@ -33,9 +34,14 @@ from app.model_contract import (
     untrusted_types,
 )
 from training.config import DatasetSpec
+from training.provenance import discard_half_registered
 from training.signing import Signer, signature_tags, signer_from_settings
 
 INPUT_EXAMPLE_ROWS = 5
+
+
+class RegistrationError(RuntimeError):
+    """Logging, tagging or signing a new version failed; what it left was removed if possible."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,59 @@ def register(
     signer = signer or signer_from_settings()  # an unusable key fails before anything is logged
     local_dir = staging_dir / "registered-model"
     shutil.rmtree(local_dir, ignore_errors=True)
+    try:
+        return _log_tag_and_sign(
+            model,
+            model_name=model_name,
+            run_id=run_id,
+            signature=signature,
+            example=example,
+            tags={
+                DATASET_SHA_TAG: dataset_sha256,
+                FEATURES_TAG: ",".join(dataset.feature_names),
+                GIT_COMMIT_TAG: commit,
+                **{f"{METRIC_TAG_PREFIX}{name}": f"{value:.6f}" for name, value in metrics.items()},
+                **(extra_tags or {}),
+            },
+            local_dir=local_dir,
+            extra_files=extra_files,
+            signer=signer,
+        )
+    except Exception as exc:
+        raise RegistrationError(
+            f"registering {model_name} from run {run_id} failed: {exc}; "
+            + _discard_partial(model_name, run_id)
+        ) from exc
+
+
+def _discard_partial(model_name: str, run_id: str) -> str:
+    """Remove what a failed registration left; say what was done, or what a person must do."""
+    try:
+        gone = discard_half_registered(
+            MlflowClient(), model_name, run_id, (ARTIFACT_SHA_TAG, MANIFEST_SIGNATURE_TAG)
+        )
+    except Exception as exc:  # the registry is usually what failed in the first place
+        return (
+            f"the unsigned version it may have created could not be removed ({exc}); the API "
+            f"refuses it, and the next register of run {run_id} deletes it"
+        )
+    if not gone:
+        return "no version was created"
+    return "deleted the half-registered version " + ", ".join(f"v{v}" for v in gone)
+
+
+def _log_tag_and_sign(
+    model: Any,
+    *,
+    model_name: str,
+    run_id: str,
+    signature: ModelSignature,
+    example: pd.DataFrame,
+    tags: dict[str, str],
+    local_dir: Path,
+    extra_files: list[Path] | None,
+    signer: Signer,
+) -> Registered:
     # MLflow checks the input example through its pyfunc wrapper, which passes a DataFrame to a
     # model fitted on arrays; scikit-learn's feature-name warning there is expected noise.
     with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
@@ -126,13 +185,9 @@ def register(
     )
     artifact_sha = sha256_file(downloaded)
     tags = {
+        **tags,
         ARTIFACT_SHA_TAG: artifact_sha,
-        DATASET_SHA_TAG: dataset_sha256,
-        FEATURES_TAG: ",".join(dataset.feature_names),
-        GIT_COMMIT_TAG: commit,
         UNTRUSTED_TYPES_TAG: ",".join(untrusted_types(downloaded)),
-        **{f"{METRIC_TAG_PREFIX}{name}": f"{value:.6f}" for name, value in metrics.items()},
-        **(extra_tags or {}),
     }
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, value)

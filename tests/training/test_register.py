@@ -9,6 +9,7 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from app.model_contract import (
@@ -33,7 +34,8 @@ from app.model_contract import (
     verify_manifest,
 )
 from training import register as registration
-from training.register import register, servable_columns
+from training.provenance import discard_half_registered
+from training.register import RegistrationError, register, servable_columns
 from training.tracking import configure
 
 
@@ -150,3 +152,73 @@ def test_register_logs_a_skops_model_with_its_provenance(
         "extra_files/reference_stats.json",
     }
     check_folder(folder, manifest)
+
+
+class _FailingSigner:
+    """A signing key that cannot be reached once the model is logged (KMS down, say)."""
+
+    def sign(self, message: bytes) -> bytes:
+        raise RuntimeError("KMS is unreachable")
+
+    def public_key_pem(self) -> bytes:
+        raise RuntimeError("KMS is unreachable")
+
+
+def _register_small(model, frame, dataset, tmp_path: Path, run_id: str, signer=None):
+    return register(
+        model,
+        model_name="small",
+        run_id=run_id,
+        dataset=dataset,
+        holdout=frame,
+        dataset_sha256="d" * 64,
+        metrics={"roc_auc": 0.9},
+        commit="abc123",
+        staging_dir=tmp_path,
+        signer=signer,
+    )
+
+
+@pytest.mark.slow
+def test_a_registration_failing_after_logging_leaves_no_version(
+    mlsys_home: Path, small_model, small_frame, small_dataset, tmp_path
+):
+    with mlflow.start_run(experiment_id=configure("small")) as run:
+        pass
+    with pytest.raises(RegistrationError) as refused:
+        _register_small(
+            small_model, small_frame, small_dataset, tmp_path, run.info.run_id, _FailingSigner()
+        )
+    message = str(refused.value)
+    assert "KMS is unreachable" in message
+    assert "deleted the half-registered version v1" in message
+    assert MlflowClient().search_model_versions("name='small'") == []
+
+
+@pytest.mark.slow
+def test_a_version_left_unsigned_is_discarded_before_the_next_registration(
+    mlsys_home: Path, small_model, small_frame, small_dataset, tmp_path, monkeypatch
+):
+    with mlflow.start_run(experiment_id=configure("small")) as run:
+        pass
+    run_id = run.info.run_id
+
+    def registry_gone(*args, **kwargs):
+        raise MlflowException("the registry went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(MlflowClient, "delete_model_version", registry_gone)
+        with pytest.raises(RegistrationError, match=r"could not be removed .*registry went away"):
+            _register_small(
+                small_model, small_frame, small_dataset, tmp_path, run_id, _FailingSigner()
+            )
+    client = MlflowClient()
+    (left,) = client.search_model_versions("name='small'")
+    assert MANIFEST_SIGNATURE_TAG not in left.tags
+    complete = (ARTIFACT_SHA_TAG, MANIFEST_SIGNATURE_TAG)
+    assert discard_half_registered(client, "small", run_id, complete) == ["1"]
+    registered = _register_small(small_model, small_frame, small_dataset, tmp_path, run_id)
+    assert registered.version == "2"
+    (kept,) = client.search_model_versions("name='small'")
+    assert str(kept.version) == "2" and MANIFEST_SIGNATURE_TAG in kept.tags
+    assert discard_half_registered(client, "small", run_id, complete) == []

@@ -32,6 +32,14 @@ MAX_RETRY_DELAY = timedelta(minutes=20)
 # At least one attempt of every step; a run stuck in retries beyond it is failed and reported.
 DAGRUN_TIMEOUT = timedelta(hours=6)
 
+# Inside one attempt, MLflow's client retries connection errors, 429 and 5xx on its own.
+# Bounded explicitly rather than by its defaults (7 retries, 120 s each): waits of 2, 4, 8,
+# 16 and 32 s plus at most 6 requests of 60 s is under 8 minutes per call, well inside
+# every step's timeout, after which the task fails and Airflow's retries above take over.
+MLFLOW_HTTP_RETRIES = 5
+MLFLOW_HTTP_BACKOFF_FACTOR = 2
+MLFLOW_HTTP_TIMEOUT_SECONDS = 60
+
 
 @dataclass(frozen=True)
 class Step:
@@ -216,6 +224,9 @@ def pod_env(settings: DagSettings) -> dict[str, str]:
         "AWS_DEFAULT_REGION": settings.region,
         "AWS_REGION": settings.region,
         "MLSYS_HOME": MLSYS_HOME,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(MLFLOW_HTTP_RETRIES),
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": str(MLFLOW_HTTP_BACKOFF_FACTOR),
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(MLFLOW_HTTP_TIMEOUT_SECONDS),
     }
 
 

@@ -124,6 +124,25 @@ def test_pod_environment_points_at_the_shared_stores(settings: spec.DagSettings)
     assert env["MLSYS_HOME"] in {path for _, path, _ in spec.SCRATCH_VOLUMES}
 
 
+def test_mlflow_retries_in_the_pods_are_bounded_inside_every_step(
+    settings: spec.DagSettings, monkeypatch: pytest.MonkeyPatch
+):
+    from mlflow import environment_variables as mlflow_env
+
+    for name, value in spec.pod_env(settings).items():
+        monkeypatch.setenv(name, value)
+    # Read back the way MLflow's client reads them, so a renamed variable fails here.
+    retries = mlflow_env.MLFLOW_HTTP_REQUEST_MAX_RETRIES.get()
+    factor = mlflow_env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR.get()
+    timeout = mlflow_env.MLFLOW_HTTP_REQUEST_TIMEOUT.get()
+    assert (retries, factor, timeout) == (5, 2, 60)
+    assert retries <= mlflow_env._MLFLOW_HTTP_REQUEST_MAX_RETRIES_LIMIT.get()
+    jitter = mlflow_env.MLFLOW_HTTP_REQUEST_BACKOFF_JITTER.get()
+    worst = sum(factor * 2**attempt + jitter for attempt in range(retries))
+    worst += (retries + 1) * timeout
+    assert worst < min(step.timeout for step in spec.STEPS).total_seconds()
+
+
 def test_pods_are_hardened_and_sized():
     container = spec.container_security_context()
     assert container["readOnlyRootFilesystem"] is True
