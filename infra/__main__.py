@@ -112,6 +112,7 @@ storage = ObjectStorage(
         dr_region=config.dr_region,
         noncurrent_version_days=config.noncurrent_version_retention_days,
         backup_lock_days=config.backup_lock_days,
+        dump_retention_days=config.platform.backup_retention_days,
         key_admins=key_admins,
         boundary_arn=ci.boundary_arn,
         tags=tags,

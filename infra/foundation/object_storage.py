@@ -30,14 +30,21 @@ class ObjectStorageArgs:
     dr_region: str | None
     noncurrent_version_days: int
     backup_lock_days: int | None  # S3 Object Lock (governance) on backups; prod sets it
+    # Hourly database dumps under postgres/ stop being current after this many days (then
+    # kept as old versions for noncurrent_version_days); backupRetentionDays, which the
+    # config keeps at least backupLockDays.
+    dump_retention_days: int
     key_admins: KeyAdmins
     boundary_arn: pulumi.Input[str]
     tags: dict[str, str]
 
 
-def lifecycle_rules(purpose: str, noncurrent_days: int) -> list[Any]:
+def lifecycle_rules(
+    purpose: str, noncurrent_days: int, dump_retention_days: int | None = None
+) -> list[Any]:
     """Old versions expire, failed uploads are cleaned up, backups move to cheaper storage,
-    access logs are kept as long as old versions of what they describe."""
+    database dumps expire, access logs are kept as long as old versions of what they
+    describe."""
     rules: list[Any] = [
         {
             "id": "abort-incomplete-uploads",
@@ -68,6 +75,18 @@ def lifecycle_rules(purpose: str, noncurrent_days: int) -> list[Any]:
                 "status": "Enabled",
                 "filter": {},
                 "transitions": [{"days": 30, "storage_class": "GLACIER_IR"}],
+            }
+        )
+        if dump_retention_days is None:
+            raise ValueError("the backups bucket needs a retention for its database dumps")
+        # 24 dumps a day would otherwise pile up for ever. Expiring makes a dump an old
+        # version (a delete marker on top), which Object Lock still holds for its days.
+        rules.append(
+            {
+                "id": "expire-database-dumps",
+                "status": "Enabled",
+                "filter": {"prefix": "postgres/"},
+                "expiration": {"days": dump_retention_days},
             }
         )
     return rules
@@ -210,7 +229,7 @@ class ObjectStorage(pulumi.ComponentResource):
             f"{name}-lifecycle",
             bucket=bucket.id,
             region=region,
-            rules=lifecycle_rules(purpose, args.noncurrent_version_days),
+            rules=lifecycle_rules(purpose, args.noncurrent_version_days, args.dump_retention_days),
             opts=pulumi.ResourceOptions(parent=bucket, depends_on=[versioning]),
         )
         self._versioning[f"{purpose}{suffix}"] = versioning

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from infra.foundation.object_storage import PURPOSES, lifecycle_rules
@@ -10,11 +12,33 @@ from infra.stack_file import STACKS
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 
 
-def test_only_backups_move_to_glacier():
+def test_only_backups_move_to_glacier_and_expire_their_dumps():
     for purpose in PURPOSES:
-        ids = {r["id"] for r in lifecycle_rules(purpose, 30)}
+        ids = {r["id"] for r in lifecycle_rules(purpose, 30, 14)}
         assert ("backups-to-glacier-ir" in ids) is (purpose == "backups")
+        assert ("expire-database-dumps" in ids) is (purpose == "backups")
         assert {"abort-incomplete-uploads", "expire-noncurrent-versions"} <= ids
+    with pytest.raises(ValueError, match="retention for its database dumps"):
+        lifecycle_rules("backups", 30)
+
+
+@pytest.mark.parametrize(("stack", "days"), [("dev", 7), ("staging", 14), ("prod", 30)])
+def test_database_dumps_expire_after_the_backup_retention(plans, stack, days):
+    expiring = [
+        rule
+        for config in plans[stack].of_type(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+        )
+        for rule in config.inputs["rules"]
+        if rule["id"] == "expire-database-dumps"
+    ]
+    assert len(expiring) == (2 if stack == "prod" else 1)  # prod: its DR replica as well
+    for dumps in expiring:
+        # The prefix pg_backup.sh writes to, and backupRetentionDays of the stack file.
+        assert dumps["filter"] == {"prefix": "postgres/"}
+        assert dumps["expiration"] == {"days": days}
+    script = Path("infra/platform/operations/backup/pg_backup.sh").read_text()
+    assert 'key="postgres/$PGDATABASE/' in script
 
 
 @pytest.mark.parametrize("stack", STACKS)
