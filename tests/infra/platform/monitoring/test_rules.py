@@ -35,6 +35,8 @@ EXPECTED = {
     "TrainingPipelineStale",
     "MLflowDown",
     "DatabaseDown",
+    # issue 15: a registry outage is visible from the API's side
+    "ModelRegistryUnreachable",
 }
 
 
