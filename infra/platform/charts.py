@@ -41,6 +41,12 @@ CHARTS: dict[str, Chart] = {
         # The operator's CRDs, admission webhook jobs and two StatefulSets on new volumes.
         timeout_seconds=1200,
     ),
+    "prometheus-adapter": Chart(
+        name="prometheus-adapter",
+        repository="https://prometheus-community.github.io/helm-charts",
+        version="5.3.0",  # prometheus-adapter v0.12.0
+        timeout_seconds=300,
+    ),
     "vault": Chart(
         name="vault",
         repository="https://helm.releases.hashicorp.com",

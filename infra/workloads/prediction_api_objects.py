@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from infra.foundation.service_accounts import SERVING
 from infra.platform.gateway_objects import API_ROUTE
+from infra.platform.monitoring.custom_metrics import IN_FLIGHT_METRIC
 from infra.platform.vault.objects import DELIVERIES, Delivery
 from infra.workloads import hardening as hard
 from infra.workloads import traffic
@@ -30,6 +31,10 @@ RESOURCES = hard.Resources(
 )
 # SIGTERM starts MLSYS_API_SHUTDOWN_DRAIN_SECONDS (5) of failing readiness, then up to
 # MLSYS_API_SHUTDOWN_GRACE_SECONDS (20) for requests in flight: the kill comes after both.
+# Mean requests in flight per pod the HPA aims at. make bench (docs/benchmarks.md) shows one
+# worker's throughput flat from 4 concurrent requests on, for every model kind, while p50
+# grows with each one more: beyond 4 a pod only queues, so that is where another one helps.
+IN_FLIGHT_TARGET = "4"
 GRACE_SECONDS = 40
 
 
@@ -167,7 +172,12 @@ def build_route(host: str, canary_weight: int) -> dict[str, Any]:
 
 
 def build_hpa(track: Track, min_replicas: int, max_replicas: int) -> dict[str, Any]:
-    """Scale on CPU and memory; scale down slowly, so a traffic dip does not flap."""
+    """Scale on CPU, memory and in-flight requests; scale down slowly, so a dip does not flap.
+
+    In-flight requests (from the custom metrics API, platform/monitoring/custom_metrics.py)
+    catch what CPU misses: a pod queueing behind a slow model, or waiting on I/O. If that
+    API is down the HPA still scales up on CPU and memory, and does not scale down.
+    """
 
     def utilisation(resource: str, percent: int) -> dict[str, Any]:
         return {
@@ -187,7 +197,17 @@ def build_hpa(track: Track, min_replicas: int, max_replicas: int) -> dict[str, A
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicas": min_replicas,
             "maxReplicas": max_replicas,
-            "metrics": [utilisation("cpu", 70), utilisation("memory", 80)],
+            "metrics": [
+                utilisation("cpu", 70),
+                utilisation("memory", 80),
+                {
+                    "type": "Pods",
+                    "pods": {
+                        "metric": {"name": IN_FLIGHT_METRIC},
+                        "target": {"type": "AverageValue", "averageValue": IN_FLIGHT_TARGET},
+                    },
+                },
+            ],
             "behavior": {
                 "scaleDown": {
                     "stabilizationWindowSeconds": 300,

@@ -1,4 +1,4 @@
-"""Monitoring: kube-prometheus-stack, the repo's PrometheusRules and dashboards, Grafana's route."""
+"""Monitoring: kube-prometheus-stack, prometheus-adapter, our rules and dashboards, Grafana."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 from infra.platform.charts import helm_release
 from infra.platform.gateway_objects import build_route
 from infra.platform.kube import custom_resource, with_deps
+from infra.platform.monitoring.custom_metrics import build_prometheus_adapter_values
 from infra.platform.monitoring.dashboards import build_dashboard_config_map, dashboard_files
 from infra.platform.monitoring.rules import RuleParams, build_prometheus_rule, rule_files
 from infra.platform.monitoring.values import (
@@ -41,6 +42,14 @@ class Monitoring(pulumi.ComponentResource):
             NAMESPACE,
             build_kube_prometheus_stack_values(args.platform),
             with_deps(child, args.namespace),
+        )
+        # custom.metrics.k8s.io for the prediction API's HPA (in-flight requests per pod).
+        helm_release(
+            f"{name}-prometheus-adapter",
+            "prometheus-adapter",
+            NAMESPACE,
+            build_prometheus_adapter_values(args.platform.metrics_server_replicas),
+            with_deps(child, stack),
         )
         # The chart installs the PrometheusRule CRD: rules wait for the release.
         for path in rule_files():

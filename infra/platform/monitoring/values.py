@@ -12,6 +12,7 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105
 RECEIVERS_SECRET = "alertmanager-receivers"  # noqa: S105
 DASHBOARD_LABEL = "grafana_dashboard"
 GRAFANA_SERVICE = "kube-prometheus-stack-grafana"  # <release>-grafana
+PROMETHEUS_SERVICE = "kube-prometheus-stack-prometheus"  # <release>-prometheus, port 9090
 
 
 def _volume(size_gb: int) -> dict[str, Any]:

@@ -92,10 +92,14 @@ def test_every_container_is_restricted_with_requests_and_limits(track):
         assert container["resources"]["limits"] and container["resources"]["requests"]
 
 
-def test_the_hpa_scales_on_cpu_and_memory_within_the_configured_bounds():
+def test_the_hpa_scales_on_cpu_memory_and_in_flight_within_the_configured_bounds():
     hpa = api.build_hpa("stable", 3, 20)["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 20)
-    assert {m["resource"]["name"] for m in hpa["metrics"]} == {"cpu", "memory"}
+    resources = {m["resource"]["name"] for m in hpa["metrics"] if m["type"] == "Resource"}
+    assert resources == {"cpu", "memory"}
+    assert [m["pods"]["metric"]["name"] for m in hpa["metrics"] if m["type"] == "Pods"] == [
+        "mlsys_http_requests_in_flight"
+    ]
     assert hpa["scaleTargetRef"]["name"] == "prediction-api"
     assert api.canary_min_replicas(10, 3) == 1 and api.canary_min_replicas(50, 3) == 2
 
