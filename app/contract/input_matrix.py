@@ -198,6 +198,10 @@ def from_split(
 def to_matrix(
     request: PredictRequest, columns: list[InputColumn], extra: Literal["reject", "ignore"]
 ) -> np.ndarray:
+    decoded = request.decoded_matrix
+    if decoded is not None:
+        _check_values(decoded, columns, "rows")
+        return decoded
     if request.rows is not None:
         return from_records(request.rows, columns, extra)
     # PredictRequest's validator guarantees both are present when rows is absent.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+import numpy as np
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from typing_extensions import TypedDict
 
 from app.contract.scoring_request import Number, ScoringRequest, length
@@ -31,6 +32,21 @@ class PredictRequest(ScoringRequest):
         default=None, description="Rows as arrays, in the order of `columns`."
     )
 
+    # Set instead of ``rows`` when the body was decoded straight into the served model's
+    # matrix (app/contract/records_decoder.py); still checked against its bounds.
+    _matrix: np.ndarray | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_matrix(cls, matrix: np.ndarray) -> PredictRequest:
+        """A records body the decoder already turned into the model's matrix."""
+        request = cls.model_construct()
+        request._matrix = matrix
+        return request
+
+    @property
+    def decoded_matrix(self) -> np.ndarray | None:
+        return self._matrix
+
     @model_validator(mode="after")
     def _one_layout(self) -> PredictRequest:
         records = self.rows is not None
@@ -42,6 +58,8 @@ class PredictRequest(ScoringRequest):
         return self
 
     def row_count(self) -> int:
+        if self._matrix is not None:
+            return len(self._matrix)
         return len(self.rows) if self.rows is not None else len(self.data or [])
 
     @classmethod

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 
 from app.contract.input_bounds import DEFAULT_MARGIN, bounded_columns
+from app.contract.records_decoder import RecordsDecoder
 from app.lifecycle.compiled_model import CompiledModel, compile_model
 from app.lifecycle.registry_client import ResolvedVersion
 from app.model_contract import FLOAT32_MAX, ArtifactError, InputColumn
@@ -36,6 +37,9 @@ class ServedModel:
     compiled: CompiledModel
     reference: dict[str, Any] | None = None
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Decodes well-formed /v1/predict records straight into this model's matrix; None
+    # sends every body through the general path.
+    records: RecordsDecoder | None = None
 
     @classmethod
     def build(
@@ -66,12 +70,14 @@ class ServedModel:
                 extra={"model": version.name, "version": version.version},
             )
         compiled = compile_model(estimator, example, _bounds(columns))
+        columns = _within_reach(compiled, columns, from_training, version)
         model = cls(
             version=version,
-            columns=_within_reach(compiled, columns, from_training, version),
+            columns=columns,
             example=example,
             compiled=compiled,
             reference=reference,
+            records=RecordsDecoder(columns),
         )
         model.smoke_test()
         return model

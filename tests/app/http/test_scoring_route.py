@@ -189,8 +189,40 @@ def test_a_large_body_is_parsed_off_the_event_loop(api, monkeypatch, feature_row
         return {}
 
     api.get("/which-thread")
-    assert api.post("/v1/predict", json={"rows": feature_rows[:2]}).status_code == 200
+    # Columns plus data: records right for the model skip parse_body (the records decoder).
+    names = list(feature_rows[0])
+    split = {"columns": names, "data": [[row[n] for n in names] for row in feature_rows[:2]]}
+    assert api.post("/v1/predict", json=split).status_code == 200
     assert api.post("/v1/predict", json={"rows": feature_rows * 4}).status_code == 200
     small, large = threads
     assert small == loop_thread[0]  # small bodies stay inline: no hand-off on the hot path
     assert large != loop_thread[0]
+
+
+def test_records_right_for_the_model_take_the_decoder_and_others_the_general_path(
+    api, monkeypatch, feature_rows
+):
+    from app.contract.records_decoder import RecordsDecoder
+
+    outcomes: list[bool] = []
+    real = RecordsDecoder.decode
+
+    def decode(self, body):
+        matrix = real(self, body)
+        outcomes.append(matrix is not None)
+        return matrix
+
+    monkeypatch.setattr(RecordsDecoder, "decode", decode)
+    fast = api.post("/v1/predict", json={"rows": feature_rows[:3]})
+    assert fast.status_code == 200 and len(fast.json()["predictions"]) == 3
+    flawed = [dict(feature_rows[0]), dict(feature_rows[1])]
+    flawed[1][next(iter(flawed[1]))] = True
+    refused = api.post("/v1/predict", json={"rows": flawed})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["field"].startswith("rows[1].")
+    assert outcomes == [True, False]
+    # The same rows through the general path (columns plus data) get the same answer.
+    names = list(feature_rows[0])
+    split = {"columns": names, "data": [[row[n] for n in names] for row in feature_rows[:3]]}
+    general = api.post("/v1/predict", json=split).json()
+    assert general["probabilities"] == fast.json()["probabilities"]
