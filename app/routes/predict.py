@@ -42,7 +42,14 @@ async def predict(call: Scoring[PredictRequest]) -> PredictResponse:
         "model_version": model.version.version,
         "request_id": call.request_id,
         "predictions": result.labels.tolist(),
-        "probabilities": [
-            dict(zip(names, row, strict=True)) for row in result.probabilities.tolist()
-        ],
+        "probabilities": _by_class(names, result.probabilities.tolist()),
     }
+
+
+def _by_class(names: list[str], rows: list[list[float]]) -> list[dict[str, float]]:
+    """Each row's probabilities keyed by class name."""
+    if len(names) == 2:
+        # Binary models are the common case: a dict display is four times dict(zip(...)).
+        first, second = names
+        return [{first: p, second: q} for p, q in rows]
+    return [dict(zip(names, row, strict=True)) for row in rows]

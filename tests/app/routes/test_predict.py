@@ -323,3 +323,12 @@ def test_error_details_are_capped_before_they_are_built(api, feature_rows, monke
     details = response.json()["error"]["details"]
     assert len(details) == 51 and details[-1]["message"] == "... and 35950 more problem(s)"
     assert built[0] <= 51
+
+
+def test_probabilities_are_keyed_by_class_for_two_classes_and_for_more():
+    from app.routes.predict import _by_class
+
+    assert _by_class(["no", "yes"], [[0.25, 0.75]]) == [{"no": 0.25, "yes": 0.75}]
+    three = _by_class(["a", "b", "c"], [[0.5, 0.25, 0.25], [0.0, 0.0, 1.0]])
+    assert three == [{"a": 0.5, "b": 0.25, "c": 0.25}, {"a": 0.0, "b": 0.0, "c": 1.0}]
+    assert _by_class(["only"], [[1.0]]) == [{"only": 1.0}]
