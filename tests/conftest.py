@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,23 @@ def _isolate_mlflow(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _MLFLOW_VARS:
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _in_process_apis_leave_the_collector_alone(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The API collects and freezes the cycle collector after each model swap. Servers
+    started as processes do; in this one process it would cost a full collection of every
+    test's objects per swap and freeze them, so only tests marked ``gc_freeze`` do it."""
+    import gc
+
+    from app.lifecycle import model_swapper
+
+    if request.node.get_closest_marker("gc_freeze") is None:
+        monkeypatch.setattr(model_swapper, "_settle_garbage_collector", lambda: None)
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import tempfile
 import threading
@@ -23,6 +24,21 @@ from app.model_contract import SignatureError
 from app.wiring.settings import ApiSettings
 
 log = logging.getLogger("mlsys.api.model")
+
+
+def _settle_garbage_collector() -> None:
+    """Hide what lives as long as the server (its code, the model) from the cycle collector.
+
+    A full collection walks every tracked object: with a model and the server's modules
+    loaded that took 90-120 ms, several times a minute under load, stalling every request
+    in flight (p99 of 100 ms at 16 connections for the tree models). Frozen objects are
+    never walked, so collections during traffic only see request garbage. The previous
+    freeze is undone first, so cyclic garbage of a model swapped out earlier is collected
+    here rather than kept for ever; this one pause per swap is the price.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class RefreshOutcome(StrEnum):
@@ -222,6 +238,9 @@ class ModelSwapper:
                 "previous": previous.version.version if previous else None,
             },
         )
+        del previous  # requests still scoring on it keep it alive until they finish
+        if self.settings.gc_freeze:
+            _settle_garbage_collector()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -133,6 +133,11 @@ class ApiSettings(BaseSettings):
         description="BLAS and OpenMP threads for model calls; default: the pod's CPU limit "
         "(cgroup cpu.max), else the cores this process may use.",
     )
+    gc_freeze: bool = Field(
+        default=True,
+        description="After each model swap, collect garbage once and freeze what is left out "
+        "of the cycle collector's sight, so full collections under load do not stall requests.",
+    )
     score_linear_inline: bool = Field(
         default=True,
         description="Score the compiled linear model on the event loop: its matrix product "

@@ -235,3 +235,39 @@ def test_the_background_thread_polls_until_a_model_arrives(api_settings):
         assert swapper.current is None
     finally:
         swapper.stop()
+
+
+class _Cyclic:
+    def __init__(self) -> None:
+        self.me = self
+
+
+@pytest.mark.gc_freeze
+def test_a_swap_freezes_what_lives_on_and_the_next_swap_collects_what_died(
+    api_settings, registry, weak_folder
+):
+    import gc
+    import weakref
+
+    held = [_Cyclic()]  # like a model's own reference cycles, alive at the first swap
+    swapper, _ = _swapper(api_settings, registry)
+    assert swapper.refresh() is RefreshOutcome.LOADED
+    assert gc.get_freeze_count() > 0  # the collector no longer walks what the swap kept
+    gone = weakref.ref(held.pop())
+    gc.collect()
+    assert gone() is not None  # frozen: an ordinary collection leaves it
+    registry.set_alias("champion", registry.publish(weak_folder))
+    assert swapper.refresh() is RefreshOutcome.LOADED
+    assert gone() is None  # the next swap unfroze and collected it
+    assert gc.get_freeze_count() > 0
+
+
+@pytest.mark.gc_freeze
+def test_the_freeze_can_be_turned_off(api_settings, registry):
+    import gc
+
+    gc.unfreeze()
+    settings = api_settings.model_copy(update={"gc_freeze": False})
+    swapper, _ = _swapper(settings, registry)
+    assert swapper.refresh() is RefreshOutcome.LOADED
+    assert gc.get_freeze_count() == 0
