@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 
 from tests.drills.fault_proxy import FaultProxy, Mode
 from tests.drills.load_client import Load, LoadFigures
-from tests.drills.processes import DrillError
+from tests.drills.processes import DrillError, wait_until
 from tests.drills.report import RELIABILITY, replace_section, table
 from tests.drills.stack import (
     MODEL_NAME,
@@ -72,7 +72,7 @@ class FaultResult:
     not_ready: int
     registry_errors: float  # increase of mlsys_model_load_failures_total{reason=RegistryError}
     registry_up_during: float  # mlsys_registry_up at the end of the fault
-    registry_up_after: float  # mlsys_registry_up once the promoted version serves
+    registry_back_seconds: float | None  # until mlsys_registry_up was 1 again after the return
     error_log_lines: int  # "registry unreachable" lines the API logged during the fault
     first_error: str
     promoted: str | None  # version promoted during the fault; None when nothing can write
@@ -203,11 +203,17 @@ def one_fault(
         up_during = metric(api, "mlsys_registry_up")
     finally:
         repair()
+        returned = time.monotonic()
     probes, failed, not_ready = prober.take()
     errors = metric(api, "mlsys_model_load_failures_total", reason="RegistryError") - errors_before
     lines, first = _log_errors(api, log_offset)
     picked_up = wait_serving(api, promoted, timeout=120) if promoted else None
-    up_after = metric(api, "mlsys_registry_up")
+    back: float | None
+    try:
+        wait_until(lambda: metric(api, "mlsys_registry_up") == 1, 60, "registry up")
+        back = time.monotonic() - returned
+    except DrillError:
+        back = None
     if train:
         signed = _signed_versions(drill)
         unchanged = len(signed) == 2 and all(signed.values())
@@ -218,7 +224,7 @@ def one_fault(
         not_ready=not_ready,
         registry_errors=errors,
         registry_up_during=up_during,
-        registry_up_after=up_after,
+        registry_back_seconds=back,
         error_log_lines=lines,
         first_error=first,
         promoted=promoted,
@@ -290,8 +296,8 @@ def check(results: list[FaultResult]) -> list[str]:
                 problems.append(f"{name}: {r.error_log_lines} 'registry unreachable' lines, not 1")
             if r.registry_up_during != 0:
                 problems.append(f"{name}: mlsys_registry_up stayed {r.registry_up_during:g}")
-        if r.promoted and r.registry_up_after != 1:
-            problems.append(f"{name}: mlsys_registry_up {r.registry_up_after:g} after the return")
+        if r.registry_back_seconds is None:
+            problems.append(f"{name}: mlsys_registry_up not back to 1 within 60 s of the return")
         if r.training_exit == 0 or not r.versions_unchanged:
             problems.append(f"{name}: training succeeded or left a version: {r.training_message}")
     return problems
@@ -305,8 +311,13 @@ def render(results: list[FaultResult], figures: LoadFigures) -> str:
         if r.not_ready:
             seen = f"{r.failed_predictions} of {r.probes} failed; {r.not_ready} not ready"
         signal = (
-            f"mlsys_registry_up {r.registry_up_during:g} during, {r.registry_up_after:g} after; "
-            f"+{r.registry_errors:g} RegistryError; {r.error_log_lines} log line"
+            f"mlsys_registry_up {r.registry_up_during:g} during, "
+            + (
+                f"1 again within {r.registry_back_seconds:.1f} s of the return; "
+                if r.registry_back_seconds is not None
+                else "still 0 60 s after the return; "
+            )
+            + f"+{r.registry_errors:g} RegistryError; {r.error_log_lines} log line"
             + ("" if r.error_log_lines == 1 else "s")
         )
         promoted = (
