@@ -32,9 +32,10 @@ RESOURCES = hard.Resources(
 # SIGTERM starts MLSYS_API_SHUTDOWN_DRAIN_SECONDS (5) of failing readiness, then up to
 # MLSYS_API_SHUTDOWN_GRACE_SECONDS (20) for requests in flight: the kill comes after both.
 # Mean requests in flight per pod the HPA aims at. In make bench (docs/benchmarks.md) one
-# worker gives 80-100 % of its peak throughput at 4 concurrent requests, with p99 under
-# 4 ms, for every model kind; from 16 on its p99 jumps (70-100 ms for the tree models)
-# and throughput falls: past the target, another pod helps more than more queueing.
+# worker gives 75-95 % of its peak throughput at 4 concurrent requests, p99 under 2.5 ms,
+# for every model kind; each request more in flight mostly adds queueing (p50 2 ms at 8,
+# 4 ms at 16, 7-8 ms at 32) for at most a quarter more throughput: past the target,
+# another pod helps more than more queueing.
 IN_FLIGHT_TARGET = "4"
 GRACE_SECONDS = 40
 
