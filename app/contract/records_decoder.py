@@ -28,6 +28,18 @@ from app.model_contract import InputColumn
 _FIELD = "c{}"
 
 
+def records_decoder(columns: list[InputColumn]) -> RecordsDecoder | None:
+    """The decoder for ``columns``, or None where msgspec cannot name a field after one.
+
+    msgspec refuses renamed fields with a quote, a backslash or a control character; such a
+    model is served through the general path only.
+    """
+    try:
+        return RecordsDecoder(columns)
+    except ValueError:
+        return None
+
+
 class RecordsDecoder:
     """Decodes records bodies for one list of columns; built once per served model."""
 
@@ -55,7 +67,8 @@ class RecordsDecoder:
         """The matrix of a records body that is right for these columns, else ``None``."""
         try:
             rows = self._decoder.decode(body).rows
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        # ValueError: msgspec raises UnicodeDecodeError for invalid UTF-8 in a key.
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
             return None
         flat = chain.from_iterable(map(msgspec.structs.astuple, rows))
         matrix = np.fromiter(flat, dtype=np.float64, count=len(rows) * self._width)

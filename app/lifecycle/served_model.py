@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 
 from app.contract.input_bounds import DEFAULT_MARGIN, bounded_columns
-from app.contract.records_decoder import RecordsDecoder
+from app.contract.records_decoder import RecordsDecoder, records_decoder
 from app.lifecycle.compiled_model import CompiledModel, compile_model
 from app.lifecycle.registry_client import ResolvedVersion
 from app.model_contract import FLOAT32_MAX, ArtifactError, InputColumn
@@ -77,7 +77,7 @@ class ServedModel:
             example=example,
             compiled=compiled,
             reference=reference,
-            records=RecordsDecoder(columns),
+            records=records_decoder(columns),
         )
         model.smoke_test()
         return model

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from app.contract.input_matrix import to_matrix
 from app.contract.predict import PredictRequest
-from app.contract.records_decoder import RecordsDecoder
+from app.contract.records_decoder import RecordsDecoder, records_decoder
 from app.http.errors import ApiError
 from app.http.request_body import parse_body
 from app.model_contract import InputColumn
@@ -155,3 +155,22 @@ def test_a_wider_signature_still_decodes():
     body = json.dumps({"rows": [{f"f{i}": float(i) for i in range(500)}]}).encode()
     matrix = RecordsDecoder(columns).decode(body)
     assert matrix is not None and matrix[0].tolist() == [float(i) for i in range(500)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"rows": [{"mean radius": 1, "n": 2, "rows": 3, "b\xff": 1}]}',
+        b'{"ro\xffws": [{"mean radius": 1, "n": 2, "rows": 3}]}',
+        b'{"rows": [{"mean radius": 1, "n": 2, "rows": 3}], "x\xed\xa0\x80": 1}',
+    ],
+)
+def test_invalid_utf8_in_a_key_is_declined_and_the_general_path_answers_400(body):
+    assert DECODER.decode(body) is None
+    assert _outcome(body, fast=False)[1][:2] == (400, "invalid_json")  # type: ignore[index]
+
+
+def test_a_column_name_msgspec_cannot_carry_leaves_the_model_on_the_general_path():
+    quoted = [InputColumn('radius "mean"', "number"), InputColumn("back\\slash", "number")]
+    assert records_decoder(quoted) is None
+    assert records_decoder(COLUMNS) is not None
