@@ -114,11 +114,15 @@ class ModelSwapper:
         return tempfile.TemporaryDirectory(prefix=f"mlsys-model-v{version}-", dir=base)
 
     def _resolve(self, alias: str) -> tuple[Registry, ResolvedVersion | None]:
-        """Ask the registry where ``alias`` points; record whether it could be reached."""
+        """Ask the registry where ``alias`` points; the champion's lookup, made first on
+        every poll, records whether the registry could be reached (a shadow alias's own
+        failure is that alias's load failure, logged as one)."""
         try:
             registry = self.registry()
             version = registry.resolve_alias(self.settings.model_name, alias)
         except Exception as exc:
+            if alias != self.settings.model_alias:
+                raise
             self.metrics.registry_up.set(0)
             if self._registry_down_since is None:
                 self._registry_down_since = time.monotonic()
@@ -127,6 +131,8 @@ class ModelSwapper:
                     extra={"registry": self.registry_uri, "error": str(exc)},
                 )
             raise
+        if alias != self.settings.model_alias:
+            return registry, version
         self.metrics.registry_up.set(1)
         self.metrics.registry_last_success.set(time.time())
         if self._registry_down_since is not None:
@@ -171,7 +177,8 @@ class ModelSwapper:
             # The same failure again (the registry still down, the same bad version) is
             # counted by the metric above but not logged again.
             failure = f"{reason}: {exc}"
-            if self._registry_down_since is None and self._logged_failure.get(alias) != failure:
+            outage = self._registry_down_since is not None and alias == self.settings.model_alias
+            if not outage and self._logged_failure.get(alias) != failure:
                 self._logged_failure[alias] = failure
                 log.error(
                     "model load failed; keeping the current model",
@@ -204,6 +211,8 @@ class ModelSwapper:
             else:
                 self._shadow = loaded
                 log.info("shadow model loaded", extra={"version": loaded.version.version})
+                if self.settings.gc_freeze:
+                    _settle_garbage_collector()
 
     def _swap(self, loaded: ServedModel) -> None:
         previous = self._current

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from app.lifecycle.model_swapper import ModelSwapper, RefreshOutcome
+from app.lifecycle.registry_client import RegistryError
 from app.metrics import ApiMetrics
 from app.model_contract import MANIFEST_SIGNATURE_TAG, MODEL_FILE
-from tests.app.conftest import client_for, metrics_text, wait_ready, wait_until
+from tests.app.conftest import client_for, fit, metrics_text, wait_ready, wait_until
 from tests.app.crafted_models import crafted_forest
 from tests.app.registry_double import InMemoryRegistry, write_model_folder
 
@@ -271,3 +272,43 @@ def test_the_freeze_can_be_turned_off(api_settings, registry):
     swapper, _ = _swapper(settings, registry)
     assert swapper.refresh() is RefreshOutcome.LOADED
     assert gc.get_freeze_count() == 0
+
+
+def test_a_failing_shadow_lookup_neither_flips_the_registry_gauge_nor_floods_the_log(
+    api_settings, registry, caplog, monkeypatch
+):
+    real = registry.resolve_alias
+
+    def resolve(name, alias):
+        if alias == api_settings.shadow_alias:
+            raise RegistryError("registry answered 500 for the challenger alias")
+        return real(name, alias)
+
+    monkeypatch.setattr(registry, "resolve_alias", resolve)
+    settings = api_settings.model_copy(update={"shadow_enabled": True})
+    swapper, metrics = _swapper(settings, registry)
+    with caplog.at_level(logging.INFO, logger="mlsys.api.model"):
+        for _ in range(5):
+            swapper.refresh()
+    messages = [r.getMessage() for r in caplog.records]
+    assert metrics.registry.get_sample_value("mlsys_registry_up") == 1
+    assert not any("registry unreachable" in m or "reachable again" in m for m in messages)
+    assert messages.count("model load failed; keeping the current model") == 1
+    labels = {"alias": api_settings.shadow_alias, "reason": "RegistryError"}
+    assert metrics.registry.get_sample_value("mlsys_model_load_failures_total", labels) == 5
+
+
+def test_a_model_whose_column_names_the_fast_decoder_cannot_carry_is_still_served(
+    api_settings, dataset, tmp_path, champion_auc, keys
+):
+    names = list(dataset.names)
+    names[0] = 'radius "mean"'
+    folder = write_model_folder(tmp_path / "quoted", fit(dataset), names, dataset.train)
+    registry = InMemoryRegistry()
+    registry.set_alias("champion", registry.publish(folder, {"roc_auc": champion_auc}))
+    with client_for(api_settings, keys.predict, registry) as client:
+        wait_ready(client)
+        row = dict(zip(names, dataset.train[0].tolist(), strict=True))
+        answer = client.post("/v1/predict", json={"rows": [row]})
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["predictions"]) == 1
