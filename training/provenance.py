@@ -65,8 +65,16 @@ def discard_half_registered(
     where a person could mistake one for a candidate. Returns the deleted versions.
     """
     found = client.search_model_versions(f"name='{model_name}' and run_id='{run_id}'")
+    # A version someone gave an alias was finished by an older release (before manifests
+    # were signed, say), not left half-way by a crash: it is kept, and so are its aliases.
+    # (search results do not carry aliases; each candidate is read again for them.)
     half = sorted(
-        (str(v.version) for v in found if not all(tag in v.tags for tag in complete_tags)),
+        (
+            str(v.version)
+            for v in found
+            if not all(tag in v.tags for tag in complete_tags)
+            and not client.get_model_version(model_name, str(v.version)).aliases
+        ),
         key=int,
     )
     for version in half:

@@ -164,6 +164,10 @@ class _FailingSigner:
         raise RuntimeError("KMS is unreachable")
 
 
+def _registry_gone(*args, **kwargs):
+    raise MlflowException("the registry went away")
+
+
 def _register_small(model, frame, dataset, tmp_path: Path, run_id: str, signer=None):
     return register(
         model,
@@ -203,11 +207,8 @@ def test_a_version_left_unsigned_is_discarded_before_the_next_registration(
         pass
     run_id = run.info.run_id
 
-    def registry_gone(*args, **kwargs):
-        raise MlflowException("the registry went away")
-
     with monkeypatch.context() as patched:
-        patched.setattr(MlflowClient, "delete_model_version", registry_gone)
+        patched.setattr(MlflowClient, "delete_model_version", _registry_gone)
         with pytest.raises(RegistrationError, match=r"could not be removed .*registry went away"):
             _register_small(
                 small_model, small_frame, small_dataset, tmp_path, run_id, _FailingSigner()
@@ -222,3 +223,25 @@ def test_a_version_left_unsigned_is_discarded_before_the_next_registration(
     (kept,) = client.search_model_versions("name='small'")
     assert str(kept.version) == "2" and MANIFEST_SIGNATURE_TAG in kept.tags
     assert discard_half_registered(client, "small", run_id, complete) == []
+
+
+@pytest.mark.slow
+def test_an_unsigned_version_holding_an_alias_is_kept_with_its_alias(
+    mlsys_home: Path, small_model, small_frame, small_dataset, tmp_path, monkeypatch
+):
+    """Registered by an older release before manifests were signed, then promoted: not a
+    crash's leftover, so the next register of its run must not delete it."""
+    with mlflow.start_run(experiment_id=configure("small")) as run:
+        pass
+    run_id = run.info.run_id
+    with monkeypatch.context() as patched:
+        patched.setattr(MlflowClient, "delete_model_version", _registry_gone)
+        with pytest.raises(RegistrationError):
+            _register_small(
+                small_model, small_frame, small_dataset, tmp_path, run_id, _FailingSigner()
+            )
+    client = MlflowClient()
+    client.set_registered_model_alias("small", "champion", "1")
+    complete = (ARTIFACT_SHA_TAG, MANIFEST_SIGNATURE_TAG)
+    assert discard_half_registered(client, "small", run_id, complete) == []
+    assert str(client.get_model_version_by_alias("small", "champion").version) == "1"
