@@ -12,13 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from infra.platform.database_bootstrap import DATABASE_CLIENT_LABEL
+from infra.platform.rds_token import CA_FILE, PASS_FILE, TOKEN_DIR, token_script
 from infra.workloads import hardening as hard
 
-TOKEN_DIR = "/var/run/mlsys/db"  # noqa: S105 - a folder
-PASS_FILE = f"{TOKEN_DIR}/pgpass"
-CA_FILE = f"{TOKEN_DIR}/rds-ca.pem"
 VOLUME = "db-token"
-REFRESH_SECONDS = 600  # tokens live 15 minutes
 # Env var -> key of the delivered Secret (docs/runbooks/vault.md lists the keys).
 SECRET_KEYS = {
     "DB_HOST": "host",
@@ -50,23 +47,6 @@ def token_mount() -> dict[str, Any]:
 
 def token_volume() -> dict[str, Any]:
     return {"name": VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}
-
-
-def token_script(region: str) -> str:
-    """Fetch RDS's CA bundle once, then write a new token every REFRESH_SECONDS. pgpass
-    separates fields with ':' and the token contains some, so they are escaped."""
-    bundle = f"https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
-    return (
-        "umask 077; "
-        f"curl -fsS --proto =https -o {CA_FILE}.tmp {bundle}; mv {CA_FILE}.tmp {CA_FILE}; "
-        "while true; do "
-        'token="$(aws rds generate-db-auth-token --hostname "$DB_HOST" --port "$DB_PORT" '
-        '--username "$DB_USER" --region "$AWS_REGION")"; '
-        "escaped=\"$(printf '%s' \"$token\" | sed 's/\\\\/\\\\\\\\/g; s/:/\\\\:/g')\"; "
-        'printf \'%s:%s:*:%s:%s\\n\' "$DB_HOST" "$DB_PORT" "$DB_USER" "$escaped" '
-        f"> {PASS_FILE}.tmp; mv {PASS_FILE}.tmp {PASS_FILE}; "
-        f"sleep {REFRESH_SECONDS}; done"
-    )
 
 
 def token_sidecar(*, image: str, region: str, secret: str) -> dict[str, Any]:

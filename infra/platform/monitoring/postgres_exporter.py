@@ -21,14 +21,11 @@ from infra.platform.charts import helm_release
 from infra.platform.database_bootstrap import DATABASE_CLIENT_LABEL, build_security_group_policy
 from infra.platform.kube import custom_resource, with_deps
 from infra.platform.monitoring.values import NAMESPACE
+from infra.platform.rds_token import CA_FILE, PASS_FILE, TOKEN_DIR, token_script
 
 # The Service's name is the scrape job: rules/dependencies.yaml queries job="postgres-exporter".
 JOB = "postgres-exporter"
 SERVICE_ACCOUNT = POSTGRES_EXPORTER.service_account
-TOKEN_DIR = "/var/run/mlsys/db"  # noqa: S105 - a folder
-PASS_FILE = f"{TOKEN_DIR}/pgpass"
-CA_FILE = f"{TOKEN_DIR}/rds-ca.pem"
-REFRESH_SECONDS = 600  # tokens live 15 minutes
 RUN_AS = 10001
 _HARDENED = {
     "allowPrivilegeEscalation": False,
@@ -36,24 +33,6 @@ _HARDENED = {
     "capabilities": {"drop": ["ALL"]},
     "privileged": False,
 }
-
-
-def token_script(region: str) -> str:
-    """RDS's CA once, then a new token every REFRESH_SECONDS. pgpass separates fields with
-    ':' and a token contains some, so they are escaped; umask 077 gives libpq the 0600 it
-    insists on."""
-    bundle = f"https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
-    return (
-        "umask 077; "
-        f"curl -fsS --proto =https -o {CA_FILE}.tmp {bundle}; mv {CA_FILE}.tmp {CA_FILE}; "
-        "while true; do "
-        'token="$(aws rds generate-db-auth-token --hostname "$DB_HOST" --port "$DB_PORT" '
-        '--username "$DB_USER" --region "$AWS_REGION")"; '
-        "escaped=\"$(printf '%s' \"$token\" | sed 's/\\\\/\\\\\\\\/g; s/:/\\\\:/g')\"; "
-        'printf \'%s:%s:*:%s:%s\\n\' "$DB_HOST" "$DB_PORT" "$DB_USER" "$escaped" '
-        f"> {PASS_FILE}.tmp; mv {PASS_FILE}.tmp {PASS_FILE}; "
-        f"sleep {REFRESH_SECONDS}; done"
-    )
 
 
 def build_token_sidecar(*, image: str, host: str, port: int, region: str) -> dict[str, Any]:
