@@ -30,16 +30,16 @@ from typing import Any
 
 import httpx
 
-from tests.benchmarks.api_vs_mlflow import (
+from tests.benchmarks.report import write_section
+from tests.benchmarks.servers import (
     API_PYTHON,
     REPORT,
-    _machine,
-    _process,
-    _rss_mb,
-    _wait,
+    machine,
+    process,
     registered_model,
+    rss_mb,
+    wait_ready,
 )
-from tests.benchmarks.report import write_section
 from tests.servers import free_port
 
 HOST = "127.0.0.1"
@@ -215,7 +215,7 @@ def _measure(port: int, pid: int, outcome: Outcome) -> None:
 
     def sample() -> None:
         while not done.wait(0.025):
-            outcome.peak_rss_mb = max(outcome.peak_rss_mb, _rss_mb(pid))
+            outcome.peak_rss_mb = max(outcome.peak_rss_mb, rss_mb(pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -234,7 +234,7 @@ def run_scenario(attack: Attack, port: int, pid: int, body: bytes, key: str) -> 
     outcome = Outcome()
     if attack.kind == "none":
         _measure(port, pid, outcome)
-        outcome.rss_after_mb = _rss_mb(pid)
+        outcome.rss_after_mb = rss_mb(pid)
         return outcome
     ctx = multiprocessing.get_context("spawn")
     stop, ready, out = ctx.Event(), ctx.Event(), ctx.Queue()
@@ -258,7 +258,7 @@ def run_scenario(attack: Attack, port: int, pid: int, body: bytes, key: str) -> 
     outcome.attack = Counter(status for status, _ in records)
     outcome.seconds_to_answer = [seconds for _, seconds in records]
     time.sleep(1.0)  # what the server keeps once the attack is over
-    outcome.rss_after_mb = _rss_mb(pid)
+    outcome.rss_after_mb = rss_mb(pid)
     return outcome
 
 
@@ -338,8 +338,8 @@ def main() -> None:
             "MLSYS_API_RATE_LIMIT_ROWS_PER_SECOND": "1000000000",
             "MLSYS_API_RATE_LIMIT_ROWS_BURST": "1000000000",
         }
-        with _process([API_PYTHON, "-m", "app"], env, work / "api.log") as api:
-            _wait(f"http://{HOST}:{api_port}/readyz", api)
+        with process([API_PYTHON, "-m", "app"], env, work / "api.log") as api:
+            wait_ready(f"http://{HOST}:{api_port}/readyz", api)
             with httpx.Client(base_url=f"http://{HOST}:{api_port}", timeout=30) as http:
                 for _ in range(20):  # warm every path once before the idle figure
                     http.get("/healthz")
@@ -348,7 +348,7 @@ def main() -> None:
                     )
                     http.post("/v1/predict", content=body, headers=_headers(model.key))
             time.sleep(1.0)
-            idle_rss = _rss_mb(api.pid)
+            idle_rss = rss_mb(api.pid)
             load = os.getloadavg()[0]
             singles = single_connections(api_port)
             outcomes = {}
@@ -391,7 +391,7 @@ def _render(
         "",
         "Written by `make bench-abuse` (tests/benchmarks/abuse.py); do not edit by hand.",
         "",
-        f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}; load average "
+        f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; load average "
         f"{load:.1f} at the start (the machine is shared).",
         f"- Probe: {PROBES} `GET /healthz`, each on a new connection as a kubelet probe makes "
         f"them, {PROBE_GAP_SECONDS * 1000:.0f} ms apart, while the attack runs; resident memory "

@@ -17,14 +17,11 @@ import os
 import shutil
 import statistics
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from app.http.auth import key_line, new_key
-from tests.benchmarks.api_vs_mlflow import API_PYTHON, BIN, REPO, _process, _rss_mb, _wait
 from tests.benchmarks.loadgen import run_load
 from tests.benchmarks.per_kind_report import (
     CONNECTIONS,
@@ -34,15 +31,25 @@ from tests.benchmarks.per_kind_report import (
     render,
 )
 from tests.benchmarks.report import write_section
+from tests.benchmarks.servers import (
+    API_PYTHON,
+    BIN,
+    REPO,
+    REPORT,
+    holdout_rows,
+    process,
+    rss_mb,
+    tracking_server,
+    wait_ready,
+)
 from tests.servers import free_port
 from training.config import load_config
 from training.pipeline import run_all
 from training.workspace import Workspace
 
-REPORT = REPO / "docs" / "benchmarks.md"
 # The section the single-model comparison used to write: this run supersedes it.
 SECTION = "api-vs-mlflow"
-FIGURES = REPO / "docs" / "benchmarks"
+FIGURES = REPORT.parent / "benchmarks"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 WARM_UP = 2
 # Generous: on a shared machine, importing scikit-learn alone has taken 15 s.
@@ -55,41 +62,13 @@ def model_name(kind: str) -> str:
     return f"bench-{kind.replace('_', '-')}"
 
 
-@contextmanager
-def tracking_server(work: Path) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [
-        str(BIN / "mlflow"),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{work}/registry.db",
-        "--artifacts-destination",
-        str(work / "artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    with _process(argv, {"PATH": f"{BIN}:{os.environ['PATH']}"}, work / "tracking.log") as proc:
-        _wait(f"{url}/health", proc)
-        yield url
-
-
 def train_kind(kind: str, work: Path) -> list[dict[str, float]]:
     """Train, register and promote ``kind`` through the pipeline; its holdout rows for load."""
     config = load_config(overrides={"model": {"kind": kind}, "model_name": model_name(kind)})
     run = run_all(config, Workspace(work / kind))
     if not run.decision.promoted:
         raise RuntimeError(f"{kind} was not promoted: {run.decision}")
-    lines = (work / kind / "holdout.csv").read_text().splitlines()
-    names = lines[0].split(",")
-    return [
-        {k: float(v) for k, v in zip(names, line.split(","), strict=True) if k != "target"}
-        for line in lines[1:]
-    ]
+    return holdout_rows(work / kind)
 
 
 def _sweep(url: str, bodies: dict[int, bytes], headers: dict[str, str]) -> ServerRun:
@@ -120,16 +99,16 @@ def bench_api(kind: str, rows: list[dict[str, float]], tracking: str, work: Path
     url = f"http://127.0.0.1:{port}"
     startups = []
     for attempt in range(3):
-        with _process([API_PYTHON, "-m", "app"], env, work / f"api-{kind}-{attempt}.log") as p:
-            startups.append(_wait(f"{url}/readyz", p, timeout=READY_TIMEOUT))
+        with process([API_PYTHON, "-m", "app"], env, work / f"api-{kind}-{attempt}.log") as p:
+            startups.append(wait_ready(f"{url}/readyz", p, timeout=READY_TIMEOUT))
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
     bodies = {n: json.dumps({"rows": rows[:n]}).encode() for n in (1, 100)}
-    with _process([API_PYTHON, "-m", "app"], env, work / f"api-{kind}.log") as api:
-        _wait(f"{url}/readyz", api, timeout=READY_TIMEOUT)
-        rss_ready = _rss_mb(api.pid)
+    with process([API_PYTHON, "-m", "app"], env, work / f"api-{kind}.log") as api:
+        wait_ready(f"{url}/readyz", api, timeout=READY_TIMEOUT)
+        rss_ready = rss_mb(api.pid)
         run = _sweep(f"{url}/v1/predict", bodies, headers)
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-        return run.with_process(statistics.median(startups), rss_ready, _rss_mb(api.pid), metrics)
+        return run.with_process(statistics.median(startups), rss_ready, rss_mb(api.pid), metrics)
 
 
 def bench_mlflow(kind: str, rows: list[dict[str, float]], tracking: str, work: Path) -> ServerRun:
@@ -156,12 +135,12 @@ def bench_mlflow(kind: str, rows: list[dict[str, float]], tracking: str, work: P
         str(port),
     ]
     bodies = {n: json.dumps({"dataframe_records": rows[:n]}).encode() for n in (1, 100)}
-    with _process(argv, env, work / f"mlflow-{kind}.log") as serve:
-        startup = _wait(f"http://127.0.0.1:{port}/ping", serve, timeout=READY_TIMEOUT)
-        rss_ready = _rss_mb(serve.pid)
+    with process(argv, env, work / f"mlflow-{kind}.log") as serve:
+        startup = wait_ready(f"http://127.0.0.1:{port}/ping", serve, timeout=READY_TIMEOUT)
+        rss_ready = rss_mb(serve.pid)
         url = f"http://127.0.0.1:{port}/invocations"
         run = _sweep(url, bodies, {"Content-Type": "application/json"})
-        return run.with_process(startup, rss_ready, _rss_mb(serve.pid), "")
+        return run.with_process(startup, rss_ready, rss_mb(serve.pid), "")
 
 
 def main() -> None:

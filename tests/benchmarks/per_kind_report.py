@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import platform
 import re
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.benchmarks.loadgen import LoadResult
+from tests.benchmarks.servers import machine
 
 CONNECTIONS = (1, 2, 4, 8, 16, 32)
 # What one pod may take: the p99 bound of the prod latency SLO (Pulumi.prod.yaml).
@@ -72,21 +71,6 @@ class KindResult:
     kind: str
     ours: ServerRun
     theirs: ServerRun
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    with suppress(OSError, StopIteration):
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    load = os.getloadavg()[0]
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}; load average {load:.1f} at the end"
-    )
 
 
 def _mark(ok: bool) -> str:
@@ -163,7 +147,7 @@ def render(results: list[KindResult], seconds: int, warm_up: int) -> str:
         f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {seconds} s per scenario after a "
         f"{warm_up} s warm-up, load generator "
         f"`{next(iter(results[0].ours.one_row.values())).tool}` on the same machine.",
-        f"- Machine: {_machine()}.",
+        f"- Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end.",
         "- Each kind trained and promoted by the pipeline (`--set model.kind=<kind>`), served "
         "by both servers from the same tracking server, one worker each, one server at a time. "
         "This API runs from a virtualenv with only the image's `app` group; `mlflow models "
