@@ -9,10 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.platform.charts import helm_release
-from infra.platform.database_bootstrap import build_security_group_policy
 from infra.platform.kube import custom_resource, with_deps
-from infra.platform.vault.objects import build_static_secret
 from infra.workloads import airflow_values as af
+from infra.workloads.app_namespace import open_app_namespace
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,26 +46,22 @@ class Airflow(pulumi.ComponentResource):
         super().__init__("mlsys:workloads:Airflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         in_namespace = with_deps(child, args.namespace)
-        account = af.build_training_service_account()
-        training_account = k8s.core.v1.ServiceAccount(
-            f"{name}-training-sa",
-            metadata=account["metadata"],
-            automount_service_account_token=False,
-            opts=in_namespace,
+        opened = open_app_namespace(
+            name,
+            namespace_name=af.NAMESPACE,
+            account=af.build_training_service_account(),
+            account_resource="training-sa",
+            security_group_ids=args.security_group_ids,
+            deliveries=(af.KEYS, af.TRAINING_LOGIN),
+            namespace=args.namespace,
+            vault=args.vault,
+            child=child,
         )
-        database_clients = custom_resource(
-            f"{name}-database-clients",
-            build_security_group_policy(af.NAMESPACE, args.security_group_ids),
-            in_namespace,
+        training_account, database_clients, secrets = (
+            opened.service_account,
+            opened.database_clients,
+            opened.secrets,
         )
-        secrets = [
-            custom_resource(
-                f"{name}-secret-{delivery.secret}",
-                build_static_secret(delivery),
-                with_deps(child, args.vault, args.namespace),
-            )
-            for delivery in (af.KEYS, af.TRAINING_LOGIN)
-        ]
         policy = af.build_network_policy()
         network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",

@@ -9,10 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.platform.database_bootstrap import build_security_group_policy
 from infra.platform.kube import custom_resource, with_deps
-from infra.platform.vault.objects import build_static_secret
 from infra.workloads import mlflow_objects as ml
+from infra.workloads.app_namespace import open_app_namespace
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,27 +45,22 @@ class Mlflow(pulumi.ComponentResource):
         super().__init__("mlsys:workloads:Mlflow", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         in_namespace = with_deps(child, args.namespace)
-        account = ml.build_service_account()
-        service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=account["metadata"],
-            automount_service_account_token=False,
-            opts=in_namespace,
+        opened = open_app_namespace(
+            name,
+            namespace_name=ml.NAMESPACE,
+            account=ml.build_service_account(),
+            account_resource="sa",
+            security_group_ids=args.security_group_ids,
+            deliveries=(ml.ADMIN, ml.SCRAPE),
+            namespace=args.namespace,
+            vault=args.vault,
+            child=child,
         )
-        # The CRD comes with the VPC resource controller EKS runs (security groups for pods).
-        database_clients = custom_resource(
-            f"{name}-database-clients",
-            build_security_group_policy(ml.NAMESPACE, args.security_group_ids),
-            in_namespace,
+        service_account, database_clients, secrets = (
+            opened.service_account,
+            opened.database_clients,
+            opened.secrets,
         )
-        secrets = [
-            custom_resource(
-                f"{name}-secret-{delivery.secret}",
-                build_static_secret(delivery),
-                with_deps(child, args.vault, args.namespace),
-            )
-            for delivery in (ml.ADMIN, ml.SCRAPE)
-        ]
         for builder in (ml.build_network_policy, ml.build_migration_network_policy):
             policy = builder()
             k8s.networking.v1.NetworkPolicy(
