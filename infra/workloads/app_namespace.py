@@ -20,7 +20,7 @@ from infra.platform.vault.objects import Delivery, build_static_secret
 class AppNamespace:
     service_account: k8s.core.v1.ServiceAccount
     database_clients: pulumi.Resource
-    secrets: list[pulumi.Resource]
+    secrets: Sequence[pulumi.Resource]
 
 
 def open_app_namespace(
