@@ -15,7 +15,8 @@ values: tests hold the two paths to that on generated bodies.
 from __future__ import annotations
 
 import math
-from itertools import chain
+import struct
+from itertools import starmap
 from typing import Any
 
 import msgspec
@@ -62,6 +63,9 @@ class RecordsDecoder:
         body = msgspec.defstruct("Body", [("rows", rows_type)], forbid_unknown_fields=True)
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(body)
         self._width = len(columns)
+        # One row's floats as native doubles: packing each row's tuple and joining the
+        # bytes is half the cost of feeding numpy 3,000 floats one by one (100 rows).
+        self._pack_row = struct.Struct(f"={len(columns)}d").pack
 
     def decode(self, body: bytes) -> np.ndarray | None:
         """The matrix of a records body that is right for these columns, else ``None``."""
@@ -70,6 +74,5 @@ class RecordsDecoder:
         # ValueError: msgspec raises UnicodeDecodeError for invalid UTF-8 in a key.
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
             return None
-        flat = chain.from_iterable(map(msgspec.structs.astuple, rows))
-        matrix = np.fromiter(flat, dtype=np.float64, count=len(rows) * self._width)
-        return matrix.reshape(len(rows), self._width)
+        packed = bytearray().join(starmap(self._pack_row, map(msgspec.structs.astuple, rows)))
+        return np.frombuffer(packed, dtype=np.float64).reshape(len(rows), self._width)
