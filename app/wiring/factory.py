@@ -105,15 +105,20 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
         # Starlette builds the trailing-slash redirect from the Host header, which the client
         # chooses: an open redirect. A path with a stray slash is a plain 404 instead.
         redirect_slashes=False,
+        # The API's metrics are Prometheus series and its traces none; FastAPI's OpenTelemetry
+        # bridge would otherwise look up the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.mlsys = state
     errors.install(app)
+    # FastAPI tries routes in order, a few microseconds each: the scoring routes, which take
+    # nearly every request, come first. No two routes share a path.
     for router in (
-        health.router,
         predict.router,
         mlflow_invocations.router,
-        open_inference.router,
         open_inference.keyed_router,
+        health.router,
+        open_inference.router,
         model_admin.router,
         model_admin.admin_router,
     ):
