@@ -124,7 +124,7 @@ class ScoringRoute(APIRoute):
             raw = await read_capped(request, state.settings.max_body_bytes)
             # From here to the model call the request is CPU work only, so a batch forming
             # on the scoring thread may wait for it; a refusal on the way releases the wait.
-            arrival = state.batcher.arrival()
+            arrival = state.batcher.arrival(model)
             try:
                 body = (
                     fast_decode(raw, model, state)

@@ -133,8 +133,14 @@ class MicroBatcher:
             extra={"batches": self.stats.batches, "requests": self.stats.requests},
         )
 
-    def arrival(self) -> Arrival:
-        """Announce a request that will submit soon, so a forming batch may wait for it."""
+    def arrival(self, model: ServedModel | None = None) -> Arrival:
+        """Announce a request that will submit soon, so a forming batch may wait for it.
+
+        A request for a model scored inline never joins a batch: nothing waits for it, and its
+        arrival is closed from the start (no lock taken, no waiter woken).
+        """
+        if model is not None and self.inline(model):
+            return Arrival(self, open=False)
         with self._cond:
             self._announced += 1
         return Arrival(self)

@@ -260,11 +260,16 @@ def test_cheap_models_are_scored_inline_and_the_rest_on_the_thread(
 
     async def work() -> list[Prediction]:
         return [
-            await batcher.submit(linear, dataset.holdout[:2], batcher.arrival()),
-            await batcher.submit(forest, dataset.holdout[:2], batcher.arrival()),
+            await batcher.submit(linear, dataset.holdout[:2], batcher.arrival(linear)),
+            await batcher.submit(forest, dataset.holdout[:2], batcher.arrival(forest)),
         ]
 
+    # An inline model's request is never announced: no batch could wait for it.
+    announced = batcher.arrival(forest)
+    assert announced.open and not batcher.arrival(linear).open
+    announced.close()
     results = _run(batcher, work)
     assert batcher.stats.inline == 1 and batcher.stats.requests == 1
+    assert batcher._announced == 0
     _assert_same(results[0], linear.predict(dataset.holdout[:2]))
     _assert_same(results[1], forest.predict(dataset.holdout[:2]))
