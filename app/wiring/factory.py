@@ -14,6 +14,7 @@ from app.http.auth import AccessControl, KeyStore
 from app.http.json_response import FastJSONResponse
 from app.http.middleware import RequestContextMiddleware
 from app.http.rate_limit import RateLimiter
+from app.http.scoring_route import ScoringDispatch
 from app.lifecycle.batching import MicroBatcher, compiled_linear, never_inline
 from app.lifecycle.cpu_budget import limit_thread_pools
 from app.lifecycle.model_swapper import ModelSwapper
@@ -113,7 +114,7 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
     errors.install(app)
     # FastAPI tries routes in order, a few microseconds each: the scoring routes, which take
     # nearly every request, come first. No two routes share a path.
-    for router in (
+    routers = (
         predict.router,
         mlflow_invocations.router,
         open_inference.keyed_router,
@@ -121,8 +122,14 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
         open_inference.router,
         model_admin.router,
         model_admin.admin_router,
-    ):
+    )
+    for router in routers:
         app.include_router(router)
+    # Inside the request context (ids, deadline, headers, access log), outside FastAPI's
+    # routing: the scoring routes' exact paths are served without the route search.
+    app.add_middleware(
+        ScoringDispatch, routers=routers, exception_handlers=dict(app.exception_handlers)
+    )
     app.add_middleware(
         RequestContextMiddleware,
         metrics=state.metrics,

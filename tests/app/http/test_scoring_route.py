@@ -12,11 +12,13 @@ from app.contract.mlflow_invocations import InvocationsRequest
 from app.contract.open_inference import InferRequest
 from app.contract.predict import PredictRequest
 from app.http.request_body import INLINE_PARSE_BYTES
-from app.http.scoring_route import Scoring, ScoringRoute, scoring_route
+from app.http.scoring_route import Scoring, ScoringDispatch, ScoringRoute, scoring_route
 from app.routes import mlflow_invocations, open_inference, predict
-from tests.app.conftest import client_for, wait_ready
-from tests.app.registry_double import InMemoryRegistry
+from app.wiring.state import AppState
+from tests.app.conftest import client_for, metrics_text, wait_ready
+from tests.app.registry_double import NAME, InMemoryRegistry
 
+ROUTERS = (predict.router, mlflow_invocations.router, open_inference.keyed_router)
 SCORING = {
     "/v1/predict": (PredictRequest, "PredictResponse"),
     "/invocations": (InvocationsRequest, "InvocationsResponse"),
@@ -226,3 +228,87 @@ def test_records_right_for_the_model_take_the_decoder_and_others_the_general_pat
     split = {"columns": names, "data": [[row[n] for n in names] for row in feature_rows[:3]]}
     general = api.post("/v1/predict", json=split).json()
     assert general["probabilities"] == fast.json()["probabilities"]
+
+
+@pytest.fixture
+def dispatched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths that ScoringDispatch served itself, bypassing FastAPI's routing."""
+    served: list[str] = []
+    direct = ScoringDispatch._score
+
+    async def recording(scope, receive, send) -> None:
+        served.append(scope["path"])
+        await direct(scope, receive, send)
+
+    monkeypatch.setattr(ScoringDispatch, "_score", staticmethod(recording))
+    return served
+
+
+def test_exact_scoring_paths_are_dispatched_and_served_like_routed_ones(
+    api_settings, keys, registry, feature_rows, dispatched
+):
+    with client_for(api_settings, keys.predict, registry) as client:
+        wait_ready(client)
+        ok = client.post("/v1/predict", json={"rows": feature_rows[:2]})
+        invocations = client.post("/invocations", json={"dataframe_records": feature_rows[:1]})
+        # The same refusals as on FastAPI's path: the app's handlers answer them.
+        invalid = client.post("/v1/predict", json={"rows": [{"nope": 1}]})
+        malformed = client.post(
+            "/v1/predict", content=b"{", headers={"Content-Type": "application/json"}
+        )
+        unkeyed = client.post(
+            "/v1/predict", json={"rows": feature_rows[:1]}, headers={"Authorization": ""}
+        )
+        # Routed as before: a path parameter, another method, a stray slash.
+        infer = client.post(
+            f"/v2/models/{NAME}/infer",
+            json={
+                "inputs": [{"name": "x", "shape": [1, 30], "datatype": "FP64", "data": [1.0] * 30}]
+            },
+        )
+        wrong_method = client.get("/v1/predict")
+        stray_slash = client.post("/v1/predict/", json={"rows": feature_rows[:1]})
+        metrics = metrics_text(client)
+    assert dispatched == ["/v1/predict", "/invocations"] + ["/v1/predict"] * 3
+    assert ok.status_code == 200 and len(ok.json()["predictions"]) == 2
+    assert invocations.status_code == 200
+    for response, status, code in (
+        (invalid, 422, "invalid_input"),
+        (malformed, 400, "invalid_json"),
+        (unkeyed, 401, "unauthenticated"),
+        (wrong_method, 405, "method_not_allowed"),
+        (stray_slash, 404, "not_found"),
+    ):
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+        assert response.json()["error"]["request_id"] == response.headers["x-request-id"]
+        assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    assert infer.status_code == 200 and infer.json()["model_name"] == NAME
+    # Metrics and access logs name the route by its template, as for routed requests.
+    assert (
+        'mlsys_http_requests_total{method="POST",route="/v1/predict",status="200"} 1.0' in metrics
+    )
+    assert 'route="/v1/predict",status="422"' in metrics
+
+
+def test_an_unexpected_error_in_a_dispatched_route_is_a_500_in_the_error_shape(
+    api_settings, keys, registry, feature_rows, dispatched, monkeypatch
+):
+    with client_for(api_settings, keys.predict, registry) as client:
+        wait_ready(client)
+
+        async def broken(*args, **kwargs):
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(AppState, "score", broken)
+        quiet = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
+        response = quiet.post("/v1/predict", json={"rows": feature_rows[:1]})
+    assert dispatched == ["/v1/predict"]
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "boom" not in response.text
+
+
+def test_the_dispatch_table_is_the_scoring_routes_without_path_parameters(api: TestClient):
+    dispatch = ScoringDispatch(api.app, ROUTERS, {})
+    assert set(dispatch.routes) == {"/v1/predict", "/invocations"}
+    assert set(dispatch.routes) <= set(api.app.openapi()["paths"])
