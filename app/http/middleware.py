@@ -15,8 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.errors import ApiError, error_json
 from app.metrics import ApiMetrics
+from app.wiring.logging_setup import AccessLog
 
-log = logging.getLogger("mlsys.api.access")
+access_log = AccessLog(logging.getLogger("mlsys.api.access"))
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Unique, not secret: a random per-process prefix and a counter, far cheaper than uuid4.
 _ID_PREFIX = secrets.token_hex(8)
@@ -132,14 +133,13 @@ class RequestContextMiddleware:
         method = scope.get("method", "")
         self.metrics.requests.labels(template, method, str(status)).inc()
         self.metrics.latency.labels(template, method).observe(elapsed)
-        log.info(
-            "request",
-            extra={
+        access_log(
+            {
                 "request_id": request_id,
                 "key_id": scope["state"].get("key_id"),
                 "method": method,
                 "route": template,
                 "status": status,
                 "duration_ms": round(elapsed * 1000, 3),
-            },
+            }
         )
