@@ -49,11 +49,23 @@ class _Transport(asyncio.Transport):
         pass
 
 
-def _statuses(*chunks: bytes) -> list[int]:
-    """Feed ``chunks`` to a fresh connection; the statuses it answered, in order."""
+async def _echo(scope: Any, receive: Any, send: Any) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    headers = [(b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
-    async def run() -> list[int]:
-        config = uvicorn.Config(_ok, log_config=None, access_log=False)
+
+def _written(*chunks: bytes, app: Any = _ok) -> bytes:
+    """Feed ``chunks`` to a fresh connection serving ``app``; everything it wrote."""
+
+    async def run() -> bytes:
+        config = uvicorn.Config(app, log_config=None, access_log=False)
         config.load()
         limits = ConnectionLimits(
             max_head_bytes=LIMIT,
@@ -69,9 +81,14 @@ def _statuses(*chunks: bytes) -> list[int]:
             for _ in range(20):  # let the app answer before the next chunk
                 await asyncio.sleep(0)
         protocol.connection_lost(None)
-        return [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", transport.written)]
+        return transport.written
 
     return asyncio.run(run())
+
+
+def _statuses(*chunks: bytes) -> list[int]:
+    """Feed ``chunks`` to a fresh connection; the statuses it answered, in order."""
+    return [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", _written(*chunks))]
 
 
 def _head(size: int, extra: bytes = b"") -> bytes:
@@ -100,3 +117,11 @@ def test_a_body_in_the_same_chunk_as_the_head_does_not_count():
     head = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body)
     statuses = _statuses(head + body + _head(LIMIT))
     assert statuses == [200, 200]
+
+
+@pytest.mark.parametrize("size", [LIMIT // 2, 4 * LIMIT, 70_000])
+def test_a_body_cut_from_the_heads_chunk_reaches_the_app_intact(size: int):
+    body = bytes(range(256)) * (size // 256) + b"end"
+    head = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body)
+    written = _written(head + body, app=_echo)
+    assert written.startswith(b"HTTP/1.1 200 ") and written.endswith(b"\r\n\r\n" + body)
