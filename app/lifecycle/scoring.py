@@ -64,7 +64,8 @@ def record(
     for name, count in zip(model.class_names, counts, strict=True):
         if count:
             metrics.predictions.labels(version, name).inc(count)
-    metrics.scores.observe_many(result.probabilities[np.arange(len(matrix)), result.class_index])
+    # The predicted class is the most probable one: its probability is the row's maximum.
+    metrics.scores.observe_many(result.probabilities.max(axis=1))
     if drift is not None:
         drift.add(matrix)
     if shadow is not None:
