@@ -138,7 +138,7 @@ def _kind_section(result: KindResult) -> list[str]:
     return [*lines, ""]
 
 
-def render(results: list[KindResult], seconds: int, warm_up: int) -> str:
+def render(results: list[KindResult], seconds: int, warm_up: int, rounds: int) -> str:
     lines = [
         "# Benchmarks per model kind",
         "",
@@ -149,9 +149,13 @@ def render(results: list[KindResult], seconds: int, warm_up: int) -> str:
         f"`{next(iter(results[0].ours.one_row.values())).tool}` on the same machine.",
         f"- Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end.",
         "- Each kind trained and promoted by the pipeline (`--set model.kind=<kind>`), served "
-        "by both servers from the same tracking server, one worker each, one server at a time. "
-        "This API runs from a virtualenv with only the image's `app` group; `mlflow models "
-        "serve --env-manager local` with Python warnings silenced.",
+        "by both servers from the same tracking server, one worker each, both running and "
+        "one under load at a time. This API runs from a virtualenv with only the image's "
+        "`app` group; `mlflow models serve --env-manager local` with Python warnings silenced.",
+        f"- 1-row scenarios: one run per connection count, this API's sweep then mlflow's. "
+        f"100-row scenario: {rounds} runs per server, alternating between the two servers, "
+        "and each server's median run is shown, so that both are measured under the same "
+        "conditions.",
         "",
     ]
     for result in results:
