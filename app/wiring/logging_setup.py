@@ -115,7 +115,17 @@ class AccessLog:
             **fields,
         }
         text = orjson.dumps(line, default=str).decode() + handler.terminator
-        # StreamHandler.emit holds this lock to write and flush; lines never interleave.
-        with handler.lock:  # type: ignore[union-attr]  # created with the handler
-            handler.stream.write(text)
-            handler.stream.flush()
+        try:
+            # StreamHandler.emit holds this lock to write and flush; lines never interleave.
+            with handler.lock:  # type: ignore[union-attr]  # created with the handler
+                handler.stream.write(text)
+                handler.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            # As StreamHandler.emit does: a stdout that cannot be written (a closed pipe) is
+            # logging's problem, reported on stderr, never the request's, which is answered.
+            record = logger.makeRecord(
+                logger.name, logging.INFO, "(unknown file)", 0, "request", (), None, extra=fields
+            )
+            handler.handleError(record)

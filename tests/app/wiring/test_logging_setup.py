@@ -136,3 +136,20 @@ def test_lines_from_many_threads_never_interleave(stdout: io.StringIO) -> None:
     lines = [json.loads(line) for line in _lines(stdout)]
     assert len(lines) == 1600
     assert len({line["request_id"] for line in lines if "request_id" in line}) == 800
+
+
+class _BrokenPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_stdout_that_cannot_be_written_is_reported_not_raised(
+    stdout: io.StringIO, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _only_ours()
+    handler = logging_setup._installed
+    assert handler is not None
+    monkeypatch.setattr(handler, "stream", _BrokenPipe())
+    AccessLog(logging.getLogger("mlsys.test.access"))(FIELDS)  # must not raise
+    err = capsys.readouterr().err
+    assert "Logging error" in err and "BrokenPipeError" in err
