@@ -87,6 +87,17 @@ def validation_details(errors: list[Any]) -> list[ErrorDetail]:
     return [ErrorDetail(field=field_path(e.get("loc", ())), message=e["msg"]) for e in errors]
 
 
+async def unexpected_error(request: Request, exc: Exception) -> FastJSONResponse:
+    """Any exception nothing else handled: the traceback to the log with the request id,
+    a plain 500 to the client."""
+    log.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={"request_id": getattr(request.state, "request_id", None)},
+    )
+    return error_response(request, ApiError(500, "internal_error", "internal server error"))
+
+
 def install(app: FastAPI) -> None:
     """Route every exception FastAPI knows about through the one error shape."""
 
@@ -121,20 +132,11 @@ def install(app: FastAPI) -> None:
         error = ApiError(499, "client_closed_request", "the client closed the connection")
         return error_response(request, error)
 
-    async def on_unexpected(request: Request, exc: Exception) -> FastJSONResponse:
-        # The traceback goes to the log with the request id, never to the client.
-        log.error(
-            "unhandled error",
-            exc_info=exc,
-            extra={"request_id": getattr(request.state, "request_id", None)},
-        )
-        return error_response(request, ApiError(500, "internal_error", "internal server error"))
-
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(ClientDisconnect, on_disconnect)
-    app.add_exception_handler(Exception, on_unexpected)
+    app.add_exception_handler(Exception, unexpected_error)
 
 
 # OpenAPI description of the refusals every model route can answer with.

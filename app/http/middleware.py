@@ -8,9 +8,12 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.errors import ApiError, error_json
@@ -18,6 +21,8 @@ from app.metrics import ApiMetrics
 from app.wiring.logging_setup import AccessLog
 
 access_log = AccessLog(logging.getLogger("mlsys.api.access"))
+# The app's handler for any exception nothing else handled: logs it, answers a JSON 500.
+ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Unique, not secret: a random per-process prefix and a counter, far cheaper than uuid4.
 _ID_PREFIX = secrets.token_hex(8)
@@ -65,11 +70,13 @@ class RequestContextMiddleware:
         metrics: ApiMetrics,
         timeout_seconds: float,
         docs_paths: tuple[str, ...] = (),
+        on_error: ErrorHandler | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.timeout = timeout_seconds
         self.docs_paths = docs_paths
+        self.on_error = on_error
 
     def _policy(self, path: str) -> tuple[bytes, bytes]:
         for docs in self.docs_paths:
@@ -112,6 +119,14 @@ class RequestContextMiddleware:
             if not response_started:
                 await self._timed_out(send_wrapped, request_id)
             status = 504
+        except Exception as exc:
+            # Answered here, not by Starlette's server-error middleware outside this one, so
+            # a 500 carries the request id and the security headers like every other answer,
+            # and the connection stays open. ``on_error`` logs the traceback.
+            if response_started or self.on_error is None:
+                raise
+            response = await self.on_error(Request(scope, receive), exc)
+            await response(scope, receive, send_wrapped)
         finally:
             self._record(scope, status, time.perf_counter() - started, request_id)
 

@@ -135,5 +135,6 @@ def create_app(settings: ApiSettings | None = None, registry: Registry | None = 
         metrics=state.metrics,
         timeout_seconds=settings.request_timeout_seconds,
         docs_paths=(_DOCS_URL, _REDOC_URL) if settings.docs_enabled else (),
+        on_error=errors.unexpected_error,
     )
     return app

@@ -290,8 +290,8 @@ def test_exact_scoring_paths_are_dispatched_and_served_like_routed_ones(
     assert 'route="/v1/predict",status="422"' in metrics
 
 
-def test_an_unexpected_error_in_a_dispatched_route_is_a_500_in_the_error_shape(
-    api_settings, keys, registry, feature_rows, dispatched, monkeypatch
+def test_an_unexpected_error_is_a_500_with_the_request_id_and_security_headers(
+    api_settings, keys, registry, feature_rows, dispatched, monkeypatch, caplog
 ):
     with client_for(api_settings, keys.predict, registry) as client:
         wait_ready(client)
@@ -300,12 +300,31 @@ def test_an_unexpected_error_in_a_dispatched_route_is_a_500_in_the_error_shape(
             raise RuntimeError("boom")
 
         monkeypatch.setattr(AppState, "score", broken)
-        quiet = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
-        response = quiet.post("/v1/predict", json={"rows": feature_rows[:1]})
-    assert dispatched == ["/v1/predict"]
-    assert response.status_code == 500
-    assert response.json()["error"]["code"] == "internal_error"
-    assert "boom" not in response.text
+        # The error is answered inside the app: the test client sees a response, not a raise.
+        answers = [
+            client.post("/v1/predict", json={"rows": feature_rows[:1]}),
+            client.post(
+                f"/v2/models/{NAME}/infer",
+                json={
+                    "inputs": [
+                        {"name": "x", "shape": [1, 30], "datatype": "FP64", "data": [0.5] * 30}
+                    ]
+                },
+            ),
+        ]
+        metrics = metrics_text(client)
+    assert dispatched == ["/v1/predict"]  # one dispatched, one routed by FastAPI
+    for response in answers:
+        assert response.status_code == 500
+        error = response.json()["error"]
+        assert error["code"] == "internal_error" and "boom" not in response.text
+        assert error["request_id"] == response.headers["x-request-id"]
+        assert response.headers["content-security-policy"].startswith("default-src 'none'")
+        assert response.headers["cache-control"] == "no-store"
+    logged = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert [r.request_id for r in logged] == [r.headers["x-request-id"] for r in answers]  # type: ignore[attr-defined]
+    assert all(r.exc_info and "boom" in str(r.exc_info[1]) for r in logged)
+    assert 'route="/v1/predict",status="500"' in metrics
 
 
 def test_the_dispatch_table_is_the_scoring_routes_without_path_parameters(api: TestClient):
