@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from infra.foundation.database import MONITORING_USER
 from infra.foundation.service_accounts import DB_BOOTSTRAP
+from infra.platform.kube import POD_IDENTITY_EGRESS
 from infra.renames import former_child_urn
 
 NAMESPACE = DB_BOOTSTRAP.namespace
@@ -142,29 +144,58 @@ def build_security_group_policy(
     }
 
 
-def build_network_policy() -> dict[str, Any]:
-    """The Job takes no traffic in; out only to DNS, AWS APIs (HTTPS) and PostgreSQL."""
+def build_database_job_network_policy(name: str) -> dict[str, Any]:
+    """For a Job of this namespace named ``name``: no traffic in; out only to DNS, AWS APIs
+    (HTTPS), PostgreSQL and the Pod Identity agent its AWS CLI takes credentials from."""
     ports = [("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 5432)]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": JOB, "namespace": NAMESPACE},
+        "metadata": {"name": name, "namespace": NAMESPACE},
         "spec": {
-            "podSelector": {"matchLabels": {"app.kubernetes.io/name": JOB}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [],
-            "egress": [{"ports": [{"protocol": p, "port": n} for p, n in ports]}],
+            "egress": [
+                {"ports": [{"protocol": p, "port": n} for p, n in ports]},
+                copy.deepcopy(POD_IDENTITY_EGRESS),
+            ],
         },
     }
 
 
-def _hardened(name: str, image: str, command: list[str], env: list[Any]) -> dict[str, Any]:
+def build_network_policy() -> dict[str, Any]:
+    return build_database_job_network_policy(JOB)
+
+
+# Restricted pod security for the database Jobs: a fixed non-root user, the runtime's seccomp.
+JOB_POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": RUN_AS,
+    "runAsGroup": RUN_AS,
+    "fsGroup": RUN_AS,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def database_job_container(
+    name: str,
+    image: str,
+    command: list[str],
+    env: list[Any],
+    *,
+    mounts: list[dict[str, Any]] | None = None,
+    resources: dict[str, dict[str, str]],
+) -> dict[str, Any]:
+    """A container of a database Job: the in-memory secrets volume and its own /tmp mounted,
+    ``mounts`` besides, read-only root, no privilege escalation, no capabilities."""
     return {
         "name": name,
         "image": image,
         "command": command,
         "env": env,
         "volumeMounts": [
+            *(mounts or []),
             {"name": "secrets", "mountPath": SECRETS_DIR},
             {"name": "home", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir of its own
         ],
@@ -173,11 +204,14 @@ def _hardened(name: str, image: str, command: list[str], env: list[Any]) -> dict
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "resources": {
-            "requests": {"cpu": "50m", "memory": "64Mi"},
-            "limits": {"cpu": "500m", "memory": "256Mi"},
-        },
+        "resources": resources,
     }
+
+
+_BOOTSTRAP_RESOURCES = {
+    "requests": {"cpu": "50m", "memory": "64Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
+}
 
 
 def build_create_databases_job(
@@ -193,7 +227,7 @@ def build_create_databases_job(
     monitoring_user: str | None = MONITORING_USER,
 ) -> dict[str, Any]:
     """A restricted-PSS Job: fetch the secret to a memory volume, then psql with verify-full."""
-    fetch = _hardened(
+    fetch = database_job_container(
         "fetch-admin-secret",
         aws_cli_image,
         fetch_command(region),
@@ -202,8 +236,9 @@ def build_create_databases_job(
             {"name": "AWS_REGION", "value": region},
             {"name": "HOME", "value": "/tmp"},  # noqa: S108 - the pod's own emptyDir
         ],
+        resources=_BOOTSTRAP_RESOURCES,
     )
-    psql = _hardened(
+    psql = database_job_container(
         "psql",
         db_client_image,
         psql_command(),
@@ -215,6 +250,7 @@ def build_create_databases_job(
             {"name": "PGSSLROOTCERT", "value": CA_BUNDLE_FILE},
             {"name": "BOOTSTRAP_SQL", "value": bootstrap_sql(databases, monitoring_user)},
         ],
+        resources=_BOOTSTRAP_RESOURCES,
     )
     return {
         "apiVersion": "batch/v1",
@@ -230,13 +266,7 @@ def build_create_databases_job(
                     "restartPolicy": "OnFailure",
                     # Pod Identity mounts its own token; the Kubernetes API is not needed.
                     "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": RUN_AS,
-                        "runAsGroup": RUN_AS,
-                        "fsGroup": RUN_AS,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": dict(JOB_POD_SECURITY),
                     "initContainers": [fetch],
                     "containers": [psql],
                     "volumes": [

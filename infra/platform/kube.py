@@ -7,6 +7,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+# EKS Pod Identity's agent answers on this link-local address on every node (port 80): a pod
+# whose egress a NetworkPolicy limits must be let through to it, or it gets no AWS credentials.
+POD_IDENTITY_AGENT = "169.254.170.23/32"
+POD_IDENTITY_EGRESS = {
+    "to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT}}],
+    "ports": [{"protocol": "TCP", "port": 80}],
+}
+
 
 def custom_resource(
     resource_name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions

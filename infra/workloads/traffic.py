@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
 from infra.platform.gateway_objects import GATEWAY_NAME, GATEWAY_NAMESPACE
+from infra.platform.kube import POD_IDENTITY_EGRESS
 
-# EKS Pod Identity's agent answers on this link-local address on every node (port 80).
-POD_IDENTITY_AGENT = "169.254.170.23/32"
 PROMETHEUS_NAMESPACE = "monitoring"
 PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
 
@@ -117,7 +117,7 @@ def build_network_policy(
     if external_ports:
         egress.append({"ports": _tcp(*external_ports)})
     if pod_identity:
-        egress.append({"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT}}], "ports": _tcp(80)})
+        egress.append(copy.deepcopy(POD_IDENTITY_EGRESS))
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

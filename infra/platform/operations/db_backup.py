@@ -16,7 +16,14 @@ from typing import Any
 import pulumi
 
 from infra.foundation.service_accounts import DB_BACKUP
-from infra.platform.database_bootstrap import CA_BUNDLE_FILE, DATABASE_CLIENT_LABEL, SECRETS_DIR
+from infra.platform.database_bootstrap import (
+    CA_BUNDLE_FILE,
+    DATABASE_CLIENT_LABEL,
+    JOB_POD_SECURITY,
+    SECRETS_DIR,
+    build_database_job_network_policy,
+    database_job_container,
+)
 
 SCRIPT = Path(__file__).with_name("backup") / "pg_backup.sh"
 # Beside the bootstrap Job: that namespace's pods may reach the database (SecurityGroupPolicy).
@@ -26,7 +33,6 @@ NAMESPACE = DB_BACKUP.namespace
 BACKUP_SCHEDULE = "17 * * * *"
 SCRIPTS_DIR = "/scripts"
 WORK_DIR = "/work"
-RUN_AS = 10001
 
 
 def build_cronjob_metadata(database: str) -> dict[str, Any]:
@@ -53,43 +59,26 @@ def build_service_account() -> dict[str, Any]:
 
 
 def build_network_policy() -> dict[str, Any]:
-    """No traffic in; out only to DNS, AWS APIs and the RDS CA bundle (HTTPS), PostgreSQL."""
-    ports = [("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 5432)]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": "db-backup", "namespace": NAMESPACE},
-        "spec": {
-            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "db-backup"}},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [],
-            "egress": [{"ports": [{"protocol": p, "port": n} for p, n in ports]}],
-        },
-    }
+    """No traffic in; out only to DNS, AWS APIs and the RDS CA bundle (HTTPS), PostgreSQL and
+    the Pod Identity agent: the bootstrap Job's policy, for these pods."""
+    return build_database_job_network_policy("db-backup")
 
 
 def _container(name: str, image: str, step: str, env: list[dict[str, str]]) -> dict[str, Any]:
-    return {
-        "name": name,
-        "image": image,
-        "command": ["sh", f"{SCRIPTS_DIR}/pg_backup.sh", step],
-        "env": env,
-        "volumeMounts": [
+    return database_job_container(
+        name,
+        image,
+        ["sh", f"{SCRIPTS_DIR}/pg_backup.sh", step],
+        env,
+        mounts=[
             {"name": "script", "mountPath": SCRIPTS_DIR, "readOnly": True},
-            {"name": "secrets", "mountPath": SECRETS_DIR},
             {"name": "work", "mountPath": WORK_DIR},
-            {"name": "home", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir of its own
         ],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "resources": {
+        resources={
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"cpu": "1", "memory": "512Mi"},
         },
-    }
+    )
 
 
 def build_backup_cronjob(
@@ -171,13 +160,7 @@ def build_backup_cronjob(
                             "restartPolicy": "Never",
                             # Pod Identity mounts its own token; the Kubernetes API is not used.
                             "automountServiceAccountToken": False,
-                            "securityContext": {
-                                "runAsNonRoot": True,
-                                "runAsUser": RUN_AS,
-                                "runAsGroup": RUN_AS,
-                                "fsGroup": RUN_AS,
-                                "seccompProfile": {"type": "RuntimeDefault"},
-                            },
+                            "securityContext": dict(JOB_POD_SECURITY),
                             "initContainers": [token, dump],
                             "containers": [upload],
                             "volumes": [
