@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -12,6 +13,24 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+
+def mlflow_server_argv(backend_store_uri: str, artifacts_destination: str, port: int) -> list[str]:
+    """``mlflow server`` from this interpreter's environment, one worker, on 127.0.0.1."""
+    return [
+        str(Path(sys.executable).with_name("mlflow")),
+        "server",
+        "--backend-store-uri",
+        backend_store_uri,
+        "--artifacts-destination",
+        artifacts_destination,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
 
 
 def free_port() -> int:

@@ -211,8 +211,7 @@ class ModelSwapper:
             else:
                 self._shadow = loaded
                 log.info("shadow model loaded", extra={"version": loaded.version.version})
-                if self.settings.gc_freeze:
-                    _settle_garbage_collector()
+                self._settle()
 
     def _swap(self, loaded: ServedModel) -> None:
         previous = self._current
@@ -248,6 +247,10 @@ class ModelSwapper:
             },
         )
         del previous  # requests still scoring on it keep it alive until they finish
+        self._settle()
+
+    def _settle(self) -> None:
+        """After a model comes in or goes out: the one collection and freeze, if enabled."""
         if self.settings.gc_freeze:
             _settle_garbage_collector()
 

@@ -57,11 +57,6 @@ class Airflow(pulumi.ComponentResource):
             vault=args.vault,
             child=child,
         )
-        training_account, database_clients, secrets = (
-            opened.service_account,
-            opened.database_clients,
-            opened.secrets,
-        )
         policy = af.build_network_policy()
         network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
@@ -92,10 +87,10 @@ class Airflow(pulumi.ComponentResource):
             with_deps(
                 child,
                 args.namespace,
-                training_account,
-                database_clients,
+                opened.service_account,
+                opened.database_clients,
                 network_policy,
-                *secrets,
+                *opened.secrets,
                 *args.identities,
                 args.database,
                 args.mlflow,

@@ -56,11 +56,6 @@ class Mlflow(pulumi.ComponentResource):
             vault=args.vault,
             child=child,
         )
-        service_account, database_clients, secrets = (
-            opened.service_account,
-            opened.database_clients,
-            opened.secrets,
-        )
         for builder in (ml.build_network_policy, ml.build_migration_network_policy):
             policy = builder()
             k8s.networking.v1.NetworkPolicy(
@@ -69,7 +64,7 @@ class Mlflow(pulumi.ComponentResource):
                 spec=policy["spec"],
                 opts=in_namespace,
             )
-        pods_after = [service_account, database_clients, args.identity, args.database]
+        pods_after = [opened.service_account, opened.database_clients, args.identity, args.database]
         settings = pulumi.Output.from_input(args.artifacts_bucket).apply(
             lambda bucket: ml.MlflowSettings(
                 image=args.image,
@@ -97,7 +92,7 @@ class Mlflow(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=deployment_meta,
             spec=settings.apply(lambda s: ml.build_deployment(s)["spec"]),
-            opts=with_deps(child, job, *secrets, *pods_after),
+            opts=with_deps(child, job, *opened.secrets, *pods_after),
         )
         pdb = ml.build_pdb()
         k8s.policy.v1.PodDisruptionBudget(
@@ -113,7 +108,7 @@ class Mlflow(pulumi.ComponentResource):
         custom_resource(
             f"{name}-service-monitor",
             ml.build_service_monitor(),
-            with_deps(child, args.monitoring, *secrets),
+            with_deps(child, args.monitoring, *opened.secrets),
         )
         custom_resource(
             f"{name}-route",

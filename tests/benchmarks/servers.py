@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from app.http.auth import key_line, new_key
-from tests.servers import free_port
+from tests.servers import free_port, mlflow_server_argv
 from training.config import load_config
 from training.pipeline import run_all
 from training.workspace import Workspace
@@ -86,20 +86,7 @@ def tracking_server(work: Path) -> Iterator[str]:
     """An MLflow tracking server on SQLite in ``work``, serving its artifacts; its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [
-        str(BIN / "mlflow"),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{work}/registry.db",
-        "--artifacts-destination",
-        str(work / "artifacts"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
+    argv = mlflow_server_argv(f"sqlite:///{work}/registry.db", str(work / "artifacts"), port)
     with process(argv, {"PATH": f"{BIN}:{os.environ['PATH']}"}, work / "tracking.log") as proc:
         wait_ready(f"{url}/health", proc)
         yield url

@@ -20,7 +20,7 @@ from app.wiring.factory import create_app
 from app.wiring.settings import ApiSettings
 from tests.app.conftest import wait_ready
 from tests.postgres import PG, require_postgres
-from tests.servers import free_port, running
+from tests.servers import free_port, mlflow_server_argv, running
 from training.config import load_config
 from training.pipeline import run_all
 from training.workspace import Workspace
@@ -73,21 +73,7 @@ def s3_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
 @pytest.fixture
 def tracking_server(database: str, s3_endpoint: str, tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    mlflow = Path(sys.executable).with_name("mlflow")
-    argv = [
-        str(mlflow),
-        "server",
-        "--backend-store-uri",
-        database,
-        "--artifacts-destination",
-        f"s3://{BUCKET}/",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
+    argv = mlflow_server_argv(database, f"s3://{BUCKET}/", port)
     url = f"http://127.0.0.1:{port}"
     with running(argv, f"{url}/health", log=tmp_path / "mlflow.log", timeout=120):
         yield url

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -118,8 +119,23 @@ def test_another_handler_or_a_raised_level_takes_effect(
     assert len(_lines(stdout)) == 1
 
 
-def test_lines_from_many_threads_never_interleave(stdout: io.StringIO) -> None:
+class _Trickling(io.StringIO):
+    """A stream that writes a line in pieces and lets other threads run in between, as a
+    pipe written in several system calls would: only a shared lock keeps lines whole."""
+
+    def write(self, text: str) -> int:
+        for start in range(0, len(text), 16):
+            super().write(text[start : start + 16])
+            time.sleep(0)
+        return len(text)
+
+
+def test_lines_from_many_threads_never_interleave(
+    stdout: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _only_ours()
+    trickling = _Trickling()
+    monkeypatch.setattr(logging_setup._installed, "stream", trickling)
     access = AccessLog(logging.getLogger("mlsys.test.access"))
     other = logging.getLogger("mlsys.test.other")
 
@@ -133,7 +149,7 @@ def test_lines_from_many_threads_never_interleave(stdout: io.StringIO) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    lines = [json.loads(line) for line in _lines(stdout)]
+    lines = [json.loads(line) for line in _lines(trickling)]  # each line whole JSON
     assert len(lines) == 1600
     assert len({line["request_id"] for line in lines if "request_id" in line}) == 800
 
